@@ -1,0 +1,1 @@
+"""BECMI VTT real-time server."""

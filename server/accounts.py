@@ -1,0 +1,97 @@
+"""User accounts: registration, credential checks, and the accounts the command line creates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server import clock
+from server.database import Database, DuplicateRow, Row
+from server.errors import Invalid, Unauthenticated
+from server.passwords import hash_password, verify_password
+
+BAD_CREDENTIALS = "Invalid username/email or password"
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: int
+    username: str
+    email: str
+    is_moderator: bool
+
+    @classmethod
+    def from_row(cls, row: Row) -> User:
+        return cls(row["user_id"], row["username"], row["email"], bool(row["is_moderator"]))
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "username": self.username,
+            "email": self.email,
+            "is_moderator": self.is_moderator,
+        }
+
+
+async def _taken_fields(db: Database, username: str, email: str) -> dict[str, str]:
+    rows = await db.fetch_all(
+        "SELECT lower(username) AS username, lower(email) AS email FROM users "
+        "WHERE lower(username) = lower(:username) OR lower(email) = lower(:email)",
+        {"username": username, "email": email},
+    )
+    taken: dict[str, str] = {}
+    for row in rows:
+        if row["username"] == username.lower():
+            taken["username"] = "Username is already taken"
+        if row["email"] == email.lower():
+            taken["email"] = "Email is already registered"
+    return taken
+
+
+async def create_user(
+    db: Database, username: str, email: str, password: str, *, is_moderator: bool = False, is_active: bool = True
+) -> User:
+    """Create an account; a username or email already in use (in any letter case) is `Invalid`."""
+    taken = await _taken_fields(db, username, email)
+    if taken:
+        raise Invalid(taken)
+    password_hash = await hash_password(password)
+    try:
+        async with db.transaction() as tx:
+            user_id = await tx.fetch_val(
+                "INSERT INTO users (username, email, password_hash, is_moderator, is_active, created_at) "
+                "VALUES (:username, :email, :hash, :moderator, :active, :now) RETURNING user_id",
+                {
+                    "username": username,
+                    "email": email,
+                    "hash": password_hash,
+                    "moderator": int(is_moderator),
+                    "active": int(is_active),
+                    "now": clock.now_text(),
+                },
+            )
+    except DuplicateRow:
+        # Lost a race with a concurrent registration of the same name.
+        raise Invalid(await _taken_fields(db, username, email) or {"username": "Username is already taken"}) from None
+    return User(user_id, username, email, is_moderator)
+
+
+async def authenticate(db: Database, identifier: str, password: str) -> User:
+    """The active user whose username or email (any letter case) and password match."""
+    row = await db.fetch_one(
+        "SELECT user_id, username, email, is_moderator, is_active, password_hash FROM users "
+        "WHERE lower(username) = lower(:identifier) OR lower(email) = lower(:identifier)",
+        {"identifier": identifier},
+    )
+    password_ok = await verify_password(row["password_hash"] if row else None, password)
+    if row is None or not password_ok or not row["is_active"]:
+        raise Unauthenticated(BAD_CREDENTIALS)
+    return User.from_row(row)
+
+
+async def find_by_username(db: Database, username: str) -> User | None:
+    row = await db.fetch_one(
+        "SELECT user_id, username, email, is_moderator FROM users WHERE lower(username) = lower(:username)",
+        {"username": username},
+    )
+    return None if row is None else User.from_row(row)

@@ -1,0 +1,90 @@
+"""/api/auth/*: login, registration, logout and the session check the legacy client starts with."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server import accounts, login_sessions
+from server.api.envelope import success
+from server.api.requests import COOKIE_NAME, Body, authenticated, client_address, json_body, login_session
+from server.rate_limit import count_attempt
+
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{3,50}$")]
+Email = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class Login(Body):
+    username: str = Field(title="Username or email", min_length=1, max_length=255)
+    password: str = Field(title="Password", min_length=1, max_length=1024)
+
+
+class Registration(Body):
+    username: Username = Field(title="Username", description="3-50 letters, digits, _ or -")
+    email: Email = Field(title="Email", description="a valid email address")
+    password: str = Field(title="Password", min_length=8, max_length=1024)
+
+
+async def _limit(request: Request, action: str) -> None:
+    settings = request.app.state.settings
+    await count_attempt(
+        request.app.state.db,
+        f"{action}:{client_address(request)}",
+        settings.rate_limit_attempts,
+        settings.rate_limit_window,
+    )
+
+
+def _set_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=request.app.state.settings.session_lifetime,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+async def _logged_in(request: Request, user: accounts.User, message: str) -> Response:
+    state = request.app.state
+    token, session = await login_sessions.start(state.db, state.secret_key, user, state.settings.session_lifetime)
+    response = success({**user.public(), "csrf_token": session.csrf_token}, message)
+    _set_cookie(request, response, token)
+    return response
+
+
+async def login(request: Request) -> Response:
+    await _limit(request, "login")
+    body = await json_body(request, Login)
+    user = await accounts.authenticate(request.app.state.db, body.username, body.password)
+    return await _logged_in(request, user, "Login successful")
+
+
+async def register(request: Request) -> Response:
+    await _limit(request, "register")
+    body = await json_body(request, Registration)
+    user = await accounts.create_user(request.app.state.db, body.username, body.email, body.password)
+    return await _logged_in(request, user, "Registration successful")
+
+
+async def logout(request: Request) -> Response:
+    session = await authenticated(request)
+    await login_sessions.end(request.app.state.db, session)
+    await request.app.state.hub.disconnect_user(session.user.user_id)
+    response = success({}, "Logout successful")
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
+    return response
+
+
+async def verify(request: Request) -> Response:
+    session = await login_session(request)
+    if session is None:
+        return success({"authenticated": False, "user": None, "csrf_token": None}, "Not logged in")
+    return success(
+        {"authenticated": True, "user": session.user.public(), "csrf_token": session.csrf_token}, "Session valid"
+    )

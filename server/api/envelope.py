@@ -1,0 +1,86 @@
+"""The response envelope of the BECMI VTT API, and the one place errors become responses.
+
+Success: {"status": "success", "message": ..., "data": ...}
+Error:   {"status": "error", "message": ..., "error": <machine code>, "errors": {field: message}}
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server import codec
+from server.database import DatabaseUnavailable
+from server.errors import DomainError
+
+log = logging.getLogger("server.api")
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("authentication_required", "Unauthorized"),
+    403: ("insufficient_permissions", "Forbidden"),
+    404: ("resource_not_found", "Endpoint not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("payload_too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported content type"),
+    429: ("rate_limit_exceeded", "Too many requests"),
+}
+
+
+class JSONResponse(Response):
+    media_type = "application/json; charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        return codec.dumps(content)
+
+
+def success(data: Any = None, message: str | None = None, status: int = 200) -> JSONResponse:
+    body: dict[str, Any] = {"status": "success"}
+    if message is not None:
+        body["message"] = message
+    body["data"] = data if data is not None else {}
+    return JSONResponse(body, status_code=status)
+
+
+def failure(
+    status: int, code: str, message: str, errors: dict[str, str] | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"status": "error", "message": message, "error": code}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
+    return failure(exc.status, exc.code, exc.message, exc.errors, headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code, message = _HTTP_CODES.get(exc.status_code, ("error", str(exc.detail)))
+    return failure(exc.status_code, code, message, headers=exc.headers)
+
+
+async def unavailable(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable: %s", exc)
+    return failure(503, "service_unavailable", "The database is not reachable; try again shortly")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return failure(500, "internal_error", "Internal server error")
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: domain_error,
+    HTTPException: http_error,
+    DatabaseUnavailable: unavailable,
+    Exception: server_error,
+}

@@ -1,0 +1,56 @@
+"""/api/session/*: game sessions and their players."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server import game_sessions
+from server.api.envelope import success
+from server.api.requests import Body, authenticated, json_body
+
+DateTime = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")]
+Link = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://\S+$")]
+
+
+class NewSession(Body):
+    session_title: str = Field(title="Session title", min_length=1, max_length=100)
+    session_description: str | None = Field(default=None, title="Session description", max_length=5000)
+    session_datetime: DateTime = Field(title="Session date and time", description="a date as YYYY-MM-DD HH:MM:SS")
+    duration_minutes: int = Field(default=180, title="Duration", ge=30, le=480)
+    max_players: int = Field(default=6, title="Max players", ge=1, le=12)
+    campaign_id: int | None = Field(default=None, title="Campaign ID", ge=1)
+    meet_link: Link | None = Field(default=None, title="Meet link", description="an http(s) URL")
+
+
+class Invitation(Body):
+    session_id: int = Field(title="Session ID", ge=1)
+    username: str = Field(title="Username", min_length=1, max_length=50)
+
+
+class SessionRef(Body):
+    session_id: int = Field(title="Session ID", ge=1)
+
+
+async def create(request: Request) -> Response:
+    login = await authenticated(request)
+    body = await json_body(request, NewSession)
+    result = await game_sessions.create(request.app.state.event_log, login.user, body.model_dump())
+    return success(result, "Session created successfully")
+
+
+async def invite_player(request: Request) -> Response:
+    login = await authenticated(request)
+    body = await json_body(request, Invitation)
+    result = await game_sessions.invite_player(request.app.state.event_log, login.user, body.session_id, body.username)
+    return success(result, "Player invited successfully")
+
+
+async def accept_invitation(request: Request) -> Response:
+    login = await authenticated(request)
+    body = await json_body(request, SessionRef)
+    result = await game_sessions.accept_invitation(request.app.state.event_log, login.user, body.session_id)
+    return success(result, "Invitation accepted")

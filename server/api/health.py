@@ -1,0 +1,25 @@
+"""GET /api/health: whether the server and its database answer."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.api.envelope import failure, success
+
+
+async def health(request: Request) -> Response:
+    state = request.app.state
+    try:
+        await state.db.fetch_val("SELECT 1")
+    except Exception:
+        return failure(503, "service_unavailable", "The database does not answer")
+    return success(
+        {
+            "server": "ok",
+            "database": state.db.dialect,
+            "broadcast": state.settings.broadcast_url.split(":", 1)[0],
+            "connections": state.hub.connections,
+        },
+        "OK",
+    )

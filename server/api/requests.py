@@ -1,0 +1,145 @@
+"""Reading requests: JSON bodies validated by pydantic, query parameters, the client's address, and the
+login session with its CSRF check. Every failure here is a DomainError, so it reaches the envelope."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import annotated_types
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.requests import Request
+
+from server import codec, login_sessions
+from server.errors import BadRequest, CsrfRejected, Invalid, TooLarge, Unauthenticated, UnsupportedMediaType
+from server.login_sessions import LoginSession
+from server.settings import Settings
+
+Model = TypeVar("Model", bound=BaseModel)
+COOKIE_NAME = "sessionToken"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Body(BaseModel):
+    """Base of every request model: surrounding white space is trimmed, unknown fields are ignored.
+    An after-validator that checks several fields together raises server.errors.Invalid directly."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+
+def _bounds(model: type[BaseModel], field: str) -> tuple[Any, Any]:
+    info = model.model_fields.get(field)
+    low = high = None
+    for item in info.metadata if info else ():
+        if isinstance(item, annotated_types.Ge | annotated_types.MinLen):
+            low = getattr(item, "ge", getattr(item, "min_length", None))
+        if isinstance(item, annotated_types.Le | annotated_types.MaxLen):
+            high = getattr(item, "le", getattr(item, "max_length", None))
+    return low, high
+
+
+def _message(model: type[BaseModel], field: str, error: Any) -> str:
+    info = model.model_fields.get(field)
+    label = info.title if info and info.title else field.replace("_", " ").capitalize()
+    kind = error["type"]
+    low, high = _bounds(model, field)
+    if kind == "missing":
+        return f"{label} is required"
+    if kind in ("greater_than_equal", "less_than_equal") and low is not None and high is not None:
+        return f"{label} must be between {low} and {high}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"{label} must be at least {error['ctx'].get('ge', error['ctx'].get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"{label} must be at most {error['ctx'].get('le', error['ctx'].get('lt'))}"
+    if kind == "string_pattern_mismatch" or (kind == "string_too_long" and info and info.description):
+        return f"{label} must be {info.description}" if info and info.description else f"{label} is not valid"
+    if kind in ("string_too_short", "string_too_long"):
+        if low is not None and high is not None:
+            return f"{label} must be between {low} and {high} characters"
+        if kind == "string_too_short":
+            return f"{label} must be at least {low} characters"
+        return f"{label} must be at most {high} characters"
+    if kind in ("literal_error", "enum"):
+        return f"{label} must be one of: {error['ctx']['expected']}"
+    if kind.startswith("int_") or kind == "bool_type":
+        return f"{label} must be a whole number"
+    if kind == "string_type":
+        return f"{label} must be text"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    return f"{label}: {error['msg']}"
+
+
+def validate(model: type[Model], data: Any) -> Model:
+    if not isinstance(data, dict):
+        raise BadRequest("Request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "body"
+            errors.setdefault(field, _message(model, field, error))
+        raise Invalid(errors) from None
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"Request body is larger than {limit} bytes")
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise TooLarge(f"Request body is larger than {limit} bytes")
+    return bytes(chunks)
+
+
+async def json_body(request: Request, model: type[Model]) -> Model:
+    settings: Settings = request.app.state.settings
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/json", ""):
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    raw = await read_limited(request, settings.max_body_size)
+    try:
+        data = codec.loads(raw) if raw.strip() else {}
+    except codec.DecodeError:
+        raise BadRequest("Request body is not valid JSON") from None
+    return validate(model, data)
+
+
+def query(request: Request, model: type[Model]) -> Model:
+    return validate(model, dict(request.query_params))
+
+
+def client_address(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    if settings.trust_forwarded_for:
+        forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+        if forwarded:
+            # The right-most entry is the one our own proxy appended: the only one it vouches for.
+            return forwarded[-1]
+    return request.client.host if request.client else "unknown"
+
+
+async def login_session(request: Request) -> LoginSession | None:
+    """The request's login session (looked up once per request), or None."""
+    if "login_session" not in request.scope:
+        token = request.cookies.get(COOKIE_NAME)
+        state = request.app.state
+        request.scope["login_session"] = (
+            await login_sessions.resolve(state.db, state.secret_key, token) if token else None
+        )
+    session: LoginSession | None = request.scope["login_session"]
+    return session
+
+
+async def authenticated(request: Request) -> LoginSession:
+    """The caller's login session; 401 without one, 403 when a state-changing call lacks the CSRF token."""
+    session = await login_session(request)
+    if session is None:
+        raise Unauthenticated()
+    if request.method in UNSAFE_METHODS and not login_sessions.csrf_matches(
+        session, request.headers.get("x-csrf-token")
+    ):
+        raise CsrfRejected("Invalid or missing CSRF token")
+    return session

@@ -1,0 +1,66 @@
+"""create_app(settings): builds the whole server. No import-time side effects, no global connections."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from server.api.envelope import EXCEPTION_HANDLERS
+from server.api.routes import ROUTES
+from server.channels.broadcast import Broadcast
+from server.channels.event_log import EventLog
+from server.channels.hub import Hub
+from server.database import Database
+from server.settings import Settings
+
+CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
+
+
+async def _secret_key(db: Database, configured: str | None) -> str:
+    """SECRET_KEY if set; else one generated once and kept in the database, so sessions survive restarts."""
+    if configured:
+        return configured
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO server_settings (name, value) VALUES ('secret_key', :value) ON CONFLICT (name) DO NOTHING",
+            {"value": secrets.token_urlsafe(48)},
+        )
+        key: str = await tx.fetch_val("SELECT value FROM server_settings WHERE name = 'secret_key'")
+    return key
+
+
+def create_app(settings: Settings) -> Starlette:
+    db = Database(settings.database_url)
+    broadcast = Broadcast(settings.broadcast_url)
+    event_log = EventLog(db, broadcast)
+    hub = Hub(event_log, broadcast, max_connections=settings.max_connections, queue_limit=settings.send_queue_limit)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.connect()
+        try:
+            await db.apply_schema()
+            app.state.secret_key = await _secret_key(db, settings.secret_key)
+            await broadcast.connect()
+            await hub.start()
+            yield
+            await hub.stop()
+        finally:
+            await broadcast.disconnect()
+            await db.disconnect()
+
+    routes = [*ROUTES]
+    if CLIENT_DIR.is_dir():
+        routes.append(Mount("/", StaticFiles(directory=CLIENT_DIR, html=True), name="client"))
+    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
+    app.state.settings = settings
+    app.state.db = db
+    app.state.event_log = event_log
+    app.state.hub = hub
+    return app

@@ -1,0 +1,1 @@
+"""Real time: the event log, the per-session hub, and the WebSocket and long-poll transports."""

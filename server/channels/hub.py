@@ -1,0 +1,335 @@
+"""The per-process hub: one broadcast subscription per active game session, fanned out locally.
+
+Ordering: each game session's channel dispatches events strictly in event_id order with no gaps. An
+event that arrives ahead of its predecessors is held while the missing ones are read from the event log
+(they are committed: an event is published only after its commit, and commits follow event_id order).
+A periodic sweep and every broadcast reconnect compare the log's head with what was dispatched, so an
+event whose publish was lost still arrives.
+
+Each event is encoded once per audience (the DM's view, the players' view), not once per connection.
+Every subscriber has a bounded queue; one that falls behind is closed with CLOSE_FELL_BEHIND and
+resumes from its last event_id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from collections import deque
+from typing import Any, Literal
+
+from server.channels import wire
+from server.channels.broadcast import Broadcast
+from server.channels.event_log import Event, EventLog, Viewer
+from server.channels.presence import ANNOUNCE_EVERY, Member, Presence
+from server.errors import Unavailable
+
+log = logging.getLogger("server.hub")
+Kind = Literal["socket", "poll"]
+IDLE_CHANNEL_SECONDS = 60.0
+
+
+class View:
+    """One audience's form of an event; the WebSocket frame is encoded on first use and then shared."""
+
+    __slots__ = ("_frame", "envelope", "event_id")
+
+    def __init__(self, event: Event, for_dm: bool) -> None:
+        self.event_id = event.event_id
+        self.envelope = event.envelope(for_dm)
+        self._frame: str | None = None
+
+    @property
+    def frame(self) -> str:
+        if self._frame is None:
+            self._frame = wire.event_frame(self.envelope)
+        return self._frame
+
+
+class Subscriber:
+    """One WebSocket or one parked long-poll of one user in one game session."""
+
+    def __init__(self, session_id: int, viewer: Viewer, member: Member, kind: Kind, limit: int) -> None:
+        self.session_id = session_id
+        self.viewer = viewer
+        self.member = member
+        self.kind = kind
+        self.limit = limit
+        self.queue: deque[View | str] = deque()
+        self.wake = asyncio.Event()
+        self.closed: tuple[int, str] | None = None
+
+    def offer(self, item: View | str) -> None:
+        if self.closed is not None:
+            return
+        if len(self.queue) >= self.limit:
+            self.close(wire.CLOSE_FELL_BEHIND, "too far behind; reconnect with your last event_id")
+            return
+        self.queue.append(item)
+        self.wake.set()
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closed is None:
+            self.closed = (code, reason)
+        self.wake.set()
+
+    def take(self, limit: int | None = None) -> list[View | str]:
+        items: list[View | str] = []
+        while self.queue and (limit is None or len(items) < limit):
+            items.append(self.queue.popleft())
+        if not self.queue:
+            self.wake.clear()
+        return items
+
+
+class SessionChannel:
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
+        self.head: int | None = None  # last event_id dispatched here; None until read from the log
+        self.pending: dict[int, Event] = {}
+        self.subscribers: set[Subscriber] = set()
+        self.lock = asyncio.Lock()
+        self.idle_since: float | None = None
+        self.shown_presence: frozenset[Member] = frozenset()
+
+
+class Hub:
+    def __init__(
+        self,
+        event_log: EventLog,
+        broadcast: Broadcast,
+        *,
+        max_connections: int,
+        queue_limit: int,
+        sweep_interval: float = 2.0,
+    ) -> None:
+        self.event_log = event_log
+        self.broadcast = broadcast
+        self.max_connections = max_connections
+        self.queue_limit = queue_limit
+        self.sweep_interval = sweep_interval
+        self.presence = Presence()
+        self.process = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.connections = 0
+        self._channels: dict[int, SessionChannel] = {}
+        self._opening = asyncio.Lock()
+        self._ticker: asyncio.Task[None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.broadcast.route(self._on_message, self.repair_all)
+        await self.broadcast.subscribe(wire.CONTROL_CHANNEL)
+        self._ticker = asyncio.create_task(self._tick(), name="hub-ticker")
+
+    async def stop(self) -> None:
+        """Close every subscriber with 1012 (server restarting); parked polls answer at once."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        for channel in self._channels.values():
+            for subscriber in channel.subscribers:
+                subscriber.close(wire.CLOSE_RESTARTING, "server restarting")
+
+    # -- subscribers -----------------------------------------------------------------------------------
+
+    async def join(self, session_id: int, viewer: Viewer, member: Member, kind: Kind) -> Subscriber:
+        if self.connections >= self.max_connections:
+            raise Unavailable("The server is at its connection limit; try again shortly")
+        self.connections += 1
+        try:
+            channel = await self._channel(session_id)
+        except BaseException:
+            self.connections -= 1
+            raise
+        subscriber = Subscriber(session_id, viewer, member, kind, self.queue_limit)
+        channel.subscribers.add(subscriber)
+        channel.idle_since = None
+        if kind == "socket":
+            self.presence.socket_joined(session_id, member)
+        else:
+            self.presence.polled(session_id, member)
+        await self._presence_changed(channel)
+        return subscriber
+
+    async def leave(self, subscriber: Subscriber) -> None:
+        channel = self._channels.get(subscriber.session_id)
+        if channel is None or subscriber not in channel.subscribers:
+            return
+        channel.subscribers.discard(subscriber)
+        self.connections -= 1
+        if not channel.subscribers:
+            channel.idle_since = asyncio.get_running_loop().time()
+        if subscriber.kind == "socket":
+            self.presence.socket_left(subscriber.session_id, subscriber.member)
+            await self._presence_changed(channel)
+
+    def online(self, session_id: int) -> list[dict[str, Any]]:
+        return wire.online_users(self.presence.online(session_id))
+
+    async def disconnect_user(self, user_id: int) -> None:
+        """Close the user's sockets in every process (after logout)."""
+        await self.broadcast.publish(wire.CONTROL_CHANNEL, wire.logout_message(user_id))
+
+    def _close_user(self, user_id: int, code: int, reason: str, session_id: int | None = None) -> None:
+        for channel in self._channels.values():
+            if session_id is None or channel.session_id == session_id:
+                for subscriber in channel.subscribers:
+                    if subscriber.viewer.user_id == user_id:
+                        subscriber.close(code, reason)
+
+    # -- channels and ordering -------------------------------------------------------------------------
+
+    async def _channel(self, session_id: int) -> SessionChannel:
+        channel = self._channels.get(session_id)
+        if channel is not None and channel.head is not None:
+            return channel
+        async with self._opening:
+            channel = self._channels.get(session_id)
+            if channel is None:
+                channel = self._channels[session_id] = SessionChannel(session_id)
+                await self.broadcast.subscribe(wire.session_channel(session_id))
+                await self.broadcast.publish(wire.session_channel(session_id), wire.presence_query(self.process))
+            if channel.head is None:
+                # Messages that arrive meanwhile wait in `pending`; those up to the head are dropped.
+                head = await self.event_log.head(session_id)
+                async with channel.lock:
+                    channel.head = head
+                    await self._drain(channel)
+        return channel
+
+    async def _on_message(self, channel_name: str, text: str) -> None:
+        message = wire.decode(text)
+        kind = message.get("kind")
+        if kind == "events":
+            events = [Event.from_wire(item) for item in message["events"]]
+            channel = self._channels.get(events[0].session_id)
+            if channel is not None:
+                async with channel.lock:
+                    for event in events:
+                        channel.pending[event.event_id] = event
+                    await self._drain(channel)
+        elif kind == "presence" and message["process"] != self.process:
+            session_id = int(channel_name.rsplit(".", 1)[1])
+            members = frozenset((int(uid), str(name)) for uid, name in message["users"])
+            self.presence.announced(session_id, message["process"], members)
+            if session_id in self._channels:
+                await self._presence_changed(self._channels[session_id], announce=False)
+        elif kind == "presence_query" and message["process"] != self.process:
+            session_id = int(channel_name.rsplit(".", 1)[1])
+            await self._announce(session_id)
+        elif kind == "logout":
+            self._close_user(int(message["user_id"]), wire.CLOSE_LOGGED_OUT, "logged out")
+
+    async def _drain(self, channel: SessionChannel) -> None:
+        """Dispatch pending events in event_id order, reading any missing ones from the log. Hold channel.lock."""
+        assert channel.head is not None
+        while channel.pending:
+            first = min(channel.pending)
+            if first <= channel.head:
+                del channel.pending[first]
+                continue
+            if first > channel.head + 1:
+                missing = await self.event_log.since(channel.session_id, channel.head, until=first - 1)
+                if not missing or missing[0].event_id != channel.head + 1:
+                    log.error("event log of game session %s lacks event %s", channel.session_id, channel.head + 1)
+                    return
+                for event in missing:
+                    channel.pending[event.event_id] = event
+                continue
+            self._fan_out(channel, channel.pending.pop(first))
+            channel.head = first
+
+    def _fan_out(self, channel: SessionChannel, event: Event) -> None:
+        dm_view = View(event, for_dm=True)
+        player_view = dm_view if event.player_data is None else View(event, for_dm=False)
+        for subscriber in list(channel.subscribers):
+            if event.visible_to(subscriber.viewer):
+                subscriber.offer(dm_view if subscriber.viewer.is_dm else player_view)
+        if event.event_type == "player_removed":
+            self._close_user(
+                int(event.event_data["user_id"]),
+                wire.CLOSE_REMOVED,
+                "removed from the game session",
+                session_id=channel.session_id,
+            )
+
+    async def repair(self, channel: SessionChannel) -> None:
+        async with channel.lock:
+            if channel.head is None:
+                return
+            while True:
+                events = await self.event_log.since(channel.session_id, channel.head)
+                for event in events:
+                    channel.pending[event.event_id] = event
+                await self._drain(channel)
+                if not events:
+                    return
+
+    async def repair_all(self) -> None:
+        for channel in list(self._channels.values()):
+            await self.repair(channel)
+
+    async def _sweep(self) -> None:
+        """Repair every channel whose log has moved past what was dispatched here."""
+        channels = [c for c in self._channels.values() if c.head is not None]
+        for start in range(0, len(channels), 500):
+            batch = {c.session_id: c for c in channels[start : start + 500]}
+            names = ", ".join(f":s{i}" for i in range(len(batch)))
+            rows = await self.event_log.db.fetch_all(
+                f"SELECT session_id, event_head FROM game_sessions WHERE session_id IN ({names})",
+                {f"s{i}": sid for i, sid in enumerate(batch)},
+            )
+            for row in rows:
+                channel = batch[row["session_id"]]
+                if channel.head is not None and row["event_head"] > channel.head:
+                    await self.repair(channel)
+
+    # -- presence --------------------------------------------------------------------------------------
+
+    async def _announce(self, session_id: int) -> None:
+        local = sorted(self.presence.local(session_id))
+        await self.broadcast.publish(wire.session_channel(session_id), wire.presence_message(self.process, local))
+
+    async def _presence_changed(self, channel: SessionChannel, announce: bool = True) -> None:
+        online = self.presence.online(channel.session_id)
+        if online == channel.shown_presence:
+            return
+        channel.shown_presence = online
+        if announce:
+            await self._announce(channel.session_id)
+        frame = wire.frame("presence", online_users=wire.online_users(online), online_count=len(online))
+        for subscriber in channel.subscribers:
+            if subscriber.kind == "socket":
+                subscriber.offer(frame)
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_announce = loop.time()
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                await self._sweep()
+                announce = loop.time() - last_announce >= ANNOUNCE_EVERY
+                if announce:
+                    last_announce = loop.time()
+                for channel in list(self._channels.values()):
+                    if announce and self.presence.local(channel.session_id):
+                        await self._announce(channel.session_id)
+                    await self._presence_changed(channel, announce=False)
+                    if channel.idle_since is not None and loop.time() - channel.idle_since > IDLE_CHANNEL_SECONDS:
+                        await self._close_channel(channel)
+            except Exception:
+                log.exception("hub tick failed")
+
+    async def _close_channel(self, channel: SessionChannel) -> None:
+        if channel.subscribers:
+            return
+        del self._channels[channel.session_id]
+        self.presence.forget(channel.session_id)
+        await self.broadcast.unsubscribe(wire.session_channel(channel.session_id))

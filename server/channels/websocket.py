@@ -1,0 +1,183 @@
+"""WebSocket transport: GET /api/realtime/ws?session_id=N&last_event_id=M.
+
+I/O and session plumbing only; ordering, audiences and fan-out are the hub's. The protocol (frames,
+close codes, resume) is in README.md and server/channels/wire.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server import codec, game_sessions, login_sessions
+from server.api.envelope import failure
+from server.api.requests import COOKIE_NAME
+from server.audio import current as current_audio
+from server.channels import wire
+from server.channels.hub import Hub, Subscriber, View
+from server.errors import NotFound, Unavailable
+from server.settings import Settings
+
+
+def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    """Browsers always send Origin: it must be this server's own origin (by the Host header) or one of
+    ALLOWED_ORIGINS, so another site cannot ride a player's cookie. Clients that are not browsers send
+    none and authenticate by cookie alone."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    origin = origin.rstrip("/")
+    if origin in settings.allowed_origins:
+        return True
+    host = websocket.headers.get("host", "")
+    return bool(host) and urlsplit(origin).netloc == host
+
+
+def _positive(value: str | None, default: int | None) -> int | None:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+async def _refuse(websocket: WebSocket, code: int, error: str, message: str) -> None:
+    await websocket.send_text(wire.frame("error", error=error, message=message))
+    await websocket.close(code, message[:120])
+
+
+async def realtime_socket(websocket: WebSocket) -> None:
+    state = websocket.app.state
+    if not origin_allowed(websocket, state.settings):
+        await websocket.send_denial_response(
+            failure(403, "origin_not_allowed", "This origin may not open a realtime connection")
+        )
+        return
+    await websocket.accept()
+    session_id = _positive(websocket.query_params.get("session_id"), None)
+    last_event_id = _positive(websocket.query_params.get("last_event_id"), 0)
+    if not session_id or last_event_id is None:
+        await _refuse(
+            websocket,
+            wire.CLOSE_BAD_REQUEST,
+            "validation_failed",
+            "session_id must be a positive integer and last_event_id a non-negative one",
+        )
+        return
+    token = websocket.cookies.get(COOKIE_NAME, "")
+    login = await login_sessions.resolve(state.db, state.secret_key, token) if token else None
+    if login is None:
+        await _refuse(websocket, wire.CLOSE_UNAUTHENTICATED, "authentication_required", "Log in first")
+        return
+    try:
+        member = await game_sessions.membership(state.db, session_id, login.user)
+    except NotFound:
+        await _refuse(websocket, wire.CLOSE_NOT_FOUND, "resource_not_found", "Session not found")
+        return
+    if member is None:
+        await _refuse(
+            websocket,
+            wire.CLOSE_FORBIDDEN,
+            "insufficient_permissions",
+            "You are not the DM or a player of this session",
+        )
+        return
+    hub: Hub = state.hub
+    viewer = game_sessions.viewer(login.user, member)
+    try:
+        subscriber = await hub.join(session_id, viewer, (login.user.user_id, login.user.username), "socket")
+    except Unavailable as exc:
+        await _refuse(websocket, wire.CLOSE_TRY_LATER, "service_unavailable", exc.message)
+        return
+    try:
+        await _serve(websocket, hub, subscriber, member.role, last_event_id)
+    finally:
+        await hub.leave(subscriber)
+
+
+async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: str, last_event_id: int) -> None:
+    session_id = subscriber.session_id
+    head = await hub.event_log.head(session_id)
+    await websocket.send_text(
+        wire.frame(
+            "hello",
+            session_id=session_id,
+            user_id=subscriber.viewer.user_id,
+            role=role,
+            head_event_id=head,
+            online_users=hub.online(session_id),
+            audio=await current_audio(hub.event_log.db, session_id),
+        )
+    )
+    # A cursor past the head (say, after the database was restored) would hide every new event.
+    cursor = min(last_event_id, head)
+    while cursor < head:
+        events = await hub.event_log.since(session_id, cursor, viewer=subscriber.viewer, until=head)
+        for event in events:
+            await websocket.send_text(wire.event_frame(event.envelope(subscriber.viewer.is_dm)))
+        if len(events) == 0:
+            break
+        cursor = events[-1].event_id
+    cursor = head
+    sender = asyncio.create_task(_send_live(websocket, subscriber, cursor))
+    try:
+        await _receive(websocket, subscriber, sender)
+    finally:
+        sender.cancel()
+        with contextlib.suppress(BaseException):
+            await sender
+
+
+async def _send_live(websocket: WebSocket, subscriber: Subscriber, cursor: int) -> None:
+    while True:
+        await subscriber.wake.wait()
+        for item in subscriber.take():
+            if isinstance(item, View):
+                if item.event_id <= cursor:
+                    continue  # already sent by the replay
+                cursor = item.event_id
+                await websocket.send_text(item.frame)
+            else:
+                await websocket.send_text(item)
+        if subscriber.closed is not None and not subscriber.queue:
+            code, reason = subscriber.closed
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(websocket.close(code, reason), 2.0)
+            return
+
+
+async def _receive(websocket: WebSocket, subscriber: Subscriber, sender: asyncio.Task[None]) -> None:
+    receiving = asyncio.ensure_future(websocket.receive())
+    try:
+        while True:
+            done, _ = await asyncio.wait({receiving, sender}, return_when=asyncio.FIRST_COMPLETED)
+            if sender in done:
+                return
+            message = receiving.result()
+            if message["type"] == "websocket.disconnect":
+                return
+            subscriber.offer(_answer(message.get("text")))
+            receiving = asyncio.ensure_future(websocket.receive())
+    except WebSocketDisconnect:
+        return
+    finally:
+        receiving.cancel()
+
+
+def _answer(text: str | None) -> str:
+    if text is None:
+        return wire.frame("error", error="bad_frame", message="Binary frames are not supported")
+    try:
+        message = codec.loads(text)
+    except codec.DecodeError:
+        return wire.frame("error", error="bad_frame", message="Frames must be JSON")
+    if isinstance(message, dict) and message.get("type") == "ping":
+        return wire.frame("pong")
+    return wire.frame(
+        "error", error="unknown_frame", message='Unknown frame; the only one accepted is {"type": "ping"}'
+    )

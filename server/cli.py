@@ -1,0 +1,120 @@
+"""python -m server serve [--host] [--port] [--demo] | create-user USERNAME --email E --password P"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from datetime import UTC, datetime, timedelta
+
+from server import accounts
+from server.api.auth import Registration
+from server.api.requests import validate
+from server.database import Database
+from server.errors import DomainError, Invalid
+from server.settings import ConfigError, Settings, from_environment
+
+DEMO_PLAYERS = ("demo_player1", "demo_player2")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server", description="BECMI VTT real-time server")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--demo", action="store_true", help="also create a demo DM, two demo players and a game")
+    user = commands.add_parser("create-user", help="create an account")
+    user.add_argument("username")
+    user.add_argument("--email", required=True)
+    user.add_argument("--password", required=True)
+    user.add_argument("--moderator", action="store_true", help="give the account moderator rights")
+    user.add_argument("--inactive", action="store_true", help="create the account disabled (cannot log in)")
+    return parser
+
+
+async def _with_database(settings: Settings, work):  # type: ignore[no-untyped-def]
+    db = Database(settings.database_url)
+    try:
+        await db.connect()
+    except Exception as exc:
+        raise ConfigError(f"DATABASE_URL: cannot open the database ({exc})") from None
+    try:
+        await db.apply_schema()
+        return await work(db)
+    finally:
+        await db.disconnect()
+
+
+async def _create_user(db: Database, args: argparse.Namespace) -> None:
+    fields = validate(Registration, {"username": args.username, "email": args.email, "password": args.password})
+    user = await accounts.create_user(
+        db, fields.username, fields.email, fields.password, is_moderator=args.moderator, is_active=not args.inactive
+    )
+    print(f"created user {user.username} (id {user.user_id})")
+
+
+async def _create_demo(db: Database) -> None:
+    from server import game_sessions
+    from server.channels.broadcast import Broadcast
+    from server.channels.event_log import EventLog
+
+    if await accounts.find_by_username(db, "demo_dm") is not None:
+        print("demo accounts exist already (demo_dm, demo_player1, demo_player2); their passwords were shown once")
+        return
+    passwords = {name: secrets.token_urlsafe(9) for name in ("demo_dm", *DEMO_PLAYERS)}
+    users = {
+        name: await accounts.create_user(db, name, f"{name}@example.com", password)
+        for name, password in passwords.items()
+    }
+    broadcast = Broadcast("memory://")
+    await broadcast.connect()
+    log = EventLog(db, broadcast)
+    start = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%d %H:%M:%S")
+    game = await game_sessions.create(
+        log,
+        users["demo_dm"],
+        {
+            "session_title": "Demo: The Keep on the Borderlands",
+            "session_description": "A demo table",
+            "session_datetime": start,
+            "duration_minutes": 180,
+            "max_players": 6,
+        },
+    )
+    for name in DEMO_PLAYERS:
+        await game_sessions.invite_player(log, users["demo_dm"], game["session_id"], name)
+        await game_sessions.accept_invitation(log, users[name], game["session_id"])
+    await broadcast.disconnect()
+    print("Demo accounts (the passwords are shown only now):")
+    for name, password in passwords.items():
+        print(f"  {name:14} {password}")
+    print(f"Demo game session {game['session_id']}: demo_dm is its DM, both players have joined.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = from_environment()
+        if args.command == "create-user":
+            asyncio.run(_with_database(settings, lambda db: _create_user(db, args)))
+            return 0
+        if not 0 < args.port < 65536:
+            raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
+        if args.demo:
+            asyncio.run(_with_database(settings, _create_demo))
+        from server.serve import run
+
+        run(settings, args.host, args.port)
+        return 0
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Invalid as exc:
+        for field, message in exc.errors.items():
+            print(f"error: {field}: {message}", file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1

@@ -1,0 +1,155 @@
+"""Game sessions: creation, invitations, membership, and who may see what in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from server import clock
+from server.accounts import User, find_by_username
+from server.channels.event_log import EventLog, Viewer
+from server.database import Database, Row
+from server.errors import Forbidden, Invalid, NotFound
+
+Role = Literal["dm", "player"]
+SESSION_COLUMNS = (
+    "session_id, dm_user_id, session_title, session_description, session_datetime, duration_minutes, "
+    "max_players, campaign_id, meet_link, status, created_at"
+)
+
+
+@dataclass(frozen=True)
+class Membership:
+    session_id: int
+    dm_user_id: int
+    role: Role
+
+    @property
+    def viewer_is_dm(self) -> bool:
+        return self.role == "dm"
+
+
+async def membership(db: Database, session_id: int, user: User) -> Membership | None:
+    """The user's role in the game session, None if they are neither its DM nor an accepted player.
+    Raises NotFound if the game session does not exist."""
+    row = await db.fetch_one(
+        "SELECT g.dm_user_id, p.status FROM game_sessions g LEFT JOIN session_players p "
+        "ON p.session_id = g.session_id AND p.user_id = :uid WHERE g.session_id = :sid",
+        {"sid": session_id, "uid": user.user_id},
+    )
+    if row is None:
+        raise NotFound("Session not found")
+    if row["dm_user_id"] == user.user_id:
+        return Membership(session_id, row["dm_user_id"], "dm")
+    if row["status"] == "accepted":
+        return Membership(session_id, row["dm_user_id"], "player")
+    return None
+
+
+async def require_member(db: Database, session_id: int, user: User) -> Membership:
+    member = await membership(db, session_id, user)
+    if member is None:
+        raise Forbidden("You are not the DM or a player of this session")
+    return member
+
+
+async def require_dm(db: Database, session_id: int, user: User) -> Membership:
+    member = await membership(db, session_id, user)
+    if member is None or member.role != "dm":
+        raise Forbidden("Only the DM can perform this action")
+    return member
+
+
+def viewer(user: User, member: Membership) -> Viewer:
+    return Viewer(user.user_id, member.role == "dm")
+
+
+def _public(row: Row) -> dict[str, Any]:
+    return dict(row)
+
+
+async def create(log: EventLog, dm: User, fields: dict[str, Any]) -> dict[str, Any]:
+    when = datetime.strptime(fields["session_datetime"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    if when <= datetime.now(UTC):
+        raise Invalid({"session_datetime": "Session date and time must be in the future"})
+    async with log.change() as change:
+        session_id = await change.tx.fetch_val(
+            "INSERT INTO game_sessions (dm_user_id, session_title, session_description, session_datetime, "
+            "duration_minutes, max_players, campaign_id, meet_link, status, created_at) VALUES (:dm, :title, "
+            ":description, :datetime, :duration, :max_players, :campaign, :meet, 'scheduled', :now) "
+            "RETURNING session_id",
+            {
+                "dm": dm.user_id,
+                "title": fields["session_title"],
+                "description": fields.get("session_description"),
+                "datetime": fields["session_datetime"],
+                "duration": fields["duration_minutes"],
+                "max_players": fields["max_players"],
+                "campaign": fields.get("campaign_id"),
+                "meet": fields.get("meet_link"),
+                "now": clock.now_text(),
+            },
+        )
+    return {
+        "session_id": session_id,
+        "dm_user_id": dm.user_id,
+        "session_title": fields["session_title"],
+        "status": "scheduled",
+    }
+
+
+async def invite_player(log: EventLog, dm: User, session_id: int, username: str) -> dict[str, Any]:
+    await require_dm(log.db, session_id, dm)
+    invitee = await find_by_username(log.db, username)
+    if invitee is None:
+        raise NotFound("User not found")
+    if invitee.user_id == dm.user_id:
+        raise Invalid({"username": "The DM cannot invite themselves"})
+    async with log.change() as change:
+        tx = change.tx
+        session = await tx.fetch_one(
+            "SELECT max_players FROM game_sessions WHERE session_id = :sid" + tx.for_update, {"sid": session_id}
+        )
+        assert session is not None
+        current = await tx.fetch_one(
+            "SELECT status FROM session_players WHERE session_id = :sid AND user_id = :uid",
+            {"sid": session_id, "uid": invitee.user_id},
+        )
+        if current is not None and current["status"] in ("invited", "accepted"):
+            raise Invalid({"username": f"{invitee.username} is already {current['status']}"})
+        seats = await tx.fetch_val(
+            "SELECT count(*) FROM session_players WHERE session_id = :sid AND status IN ('invited', 'accepted')",
+            {"sid": session_id},
+        )
+        if seats >= session["max_players"]:
+            raise Invalid({"username": "This session already has its maximum number of players"})
+        await tx.execute(
+            "INSERT INTO session_players (session_id, user_id, status, invited_at) VALUES (:sid, :uid, 'invited', "
+            ":now) ON CONFLICT (session_id, user_id) DO UPDATE SET status = 'invited', invited_at = :now, "
+            "responded_at = NULL",
+            {"sid": session_id, "uid": invitee.user_id, "now": clock.now_text()},
+        )
+        await change.record(
+            session_id, "player_invited", {"user_id": invitee.user_id, "username": invitee.username}, audience="dm"
+        )
+    return {"session_id": session_id, "user_id": invitee.user_id, "username": invitee.username, "status": "invited"}
+
+
+async def accept_invitation(log: EventLog, player: User, session_id: int) -> dict[str, Any]:
+    async with log.change() as change:
+        tx = change.tx
+        row = await tx.fetch_one(
+            "SELECT status FROM session_players WHERE session_id = :sid AND user_id = :uid" + tx.for_update,
+            {"sid": session_id, "uid": player.user_id},
+        )
+        if row is None or row["status"] not in ("invited", "accepted"):
+            raise NotFound("Invitation not found")
+        if row["status"] == "invited":
+            await tx.execute(
+                "UPDATE session_players SET status = 'accepted', responded_at = :now "
+                "WHERE session_id = :sid AND user_id = :uid",
+                {"sid": session_id, "uid": player.user_id, "now": clock.now_text()},
+            )
+            await change.record(session_id, "player_joined", {"user_id": player.user_id, "username": player.username})
+    return {"session_id": session_id, "user_id": player.user_id, "status": "accepted"}

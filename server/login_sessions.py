@@ -1,0 +1,67 @@
+"""Server-side login sessions behind the `sessionToken` cookie.
+
+The cookie holds a random token; the database holds only its HMAC under the server's secret key, so a
+copy of the database does not let anyone log in. Each session carries its own CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from server import clock
+from server.accounts import User
+from server.database import Database
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    user: User
+    csrf_token: str
+    token_hash: str
+
+
+def _token_hash(secret_key: str, token: str) -> str:
+    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+async def start(db: Database, secret_key: str, user: User, lifetime: int) -> tuple[str, LoginSession]:
+    token = secrets.token_urlsafe(32)
+    csrf_token = secrets.token_urlsafe(32)
+    token_hash = _token_hash(secret_key, token)
+    now = clock.now_epoch()
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM login_sessions WHERE expires_at <= :now", {"now": now})
+        await tx.execute(
+            "INSERT INTO login_sessions (token_hash, user_id, csrf_token, created_at, expires_at) "
+            "VALUES (:hash, :user_id, :csrf, :now, :expires)",
+            {"hash": token_hash, "user_id": user.user_id, "csrf": csrf_token, "now": now, "expires": now + lifetime},
+        )
+    return token, LoginSession(user, csrf_token, token_hash)
+
+
+async def resolve(db: Database, secret_key: str, token: str) -> LoginSession | None:
+    """The live session for a cookie token, or None if unknown, expired or the user was deactivated."""
+    if not token or len(token) > 200:
+        return None
+    token_hash = _token_hash(secret_key, token)
+    row = await db.fetch_one(
+        "SELECT u.user_id, u.username, u.email, u.is_moderator, s.csrf_token FROM login_sessions s "
+        "JOIN users u ON u.user_id = s.user_id "
+        "WHERE s.token_hash = :hash AND s.expires_at > :now AND u.is_active = 1",
+        {"hash": token_hash, "now": clock.now_epoch()},
+    )
+    if row is None:
+        return None
+    return LoginSession(User.from_row(row), row["csrf_token"], token_hash)
+
+
+async def end(db: Database, session: LoginSession) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM login_sessions WHERE token_hash = :hash", {"hash": session.token_hash})
+
+
+def csrf_matches(session: LoginSession, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(session.csrf_token.encode(), presented.encode())

@@ -1,0 +1,1 @@
+"""BECMI game rules as pure functions: no I/O, randomness only through an injected ``random.Random``."""

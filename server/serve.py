@@ -1,0 +1,57 @@
+"""Running the server under uvicorn with the settings the real-time transports need."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from server.app import create_app
+from server.settings import Settings
+
+WS_MAX_FRAME = 64 * 1024  # client frames are tiny; anything larger is closed with 1009
+
+
+class _Server(uvicorn.Server):
+    """Closes every WebSocket with 1012 and answers parked polls as soon as shutdown starts, instead of
+    waiting for them to end by themselves."""
+
+    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+        super().__init__(config)
+        self._app = app
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        await self._app.state.hub.stop()
+        await super().shutdown(sockets)
+
+
+def config(settings: Settings, host: str, port: int, **overrides: Any) -> tuple[uvicorn.Config, Starlette]:
+    app = create_app(settings)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "ws_max_size": WS_MAX_FRAME,
+        # Compression costs CPU per message per connection; the frames are small JSON.
+        "ws_per_message_deflate": False,
+        "timeout_graceful_shutdown": 5,
+        # X-Forwarded-For and -Proto are read by server/api/requests.py, when TRUST_X_FORWARDED_FOR says so.
+        "proxy_headers": False,
+        "log_level": "info",
+        "lifespan": "on",
+    }
+    options.update(overrides)
+    return uvicorn.Config(app, **options), app
+
+
+def run(settings: Settings, host: str, port: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn_config, app = config(settings, host, port)
+    _Server(uvicorn_config, app).run()
+
+
+def server(settings: Settings, host: str, port: int, **overrides: Any) -> uvicorn.Server:
+    """A server object to run in-process (the tests use it)."""
+    uvicorn_config, app = config(settings, host, port, **overrides)
+    return _Server(uvicorn_config, app)

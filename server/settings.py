@@ -1,0 +1,108 @@
+"""Configuration from environment variables.
+
+Every variable is documented in README.md. A bad value raises ConfigError whose message names the
+variable; the command line prints it on one line and exits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class ConfigError(Exception):
+    """A configuration value that cannot be used. The message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///becmi-vtt.db"
+    broadcast_url: str = "memory://"
+    secret_key: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    upload_dir: Path = Path("uploads")
+    rate_limit_attempts: int = 15
+    rate_limit_window: int = 300
+    trust_forwarded_for: bool = False
+    session_lifetime: int = 14 * 24 * 3600
+    max_connections: int = 10_000
+    send_queue_limit: int = 256
+    max_body_size: int = 1024 * 1024
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _boolean(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _database_url(raw: str) -> str:
+    scheme = urlparse(raw).scheme
+    if scheme == "sqlite" and raw.startswith("sqlite:///") and len(raw) > len("sqlite:///"):
+        return raw
+    if scheme in ("postgresql", "postgres") and urlparse(raw).hostname:
+        return raw
+    raise ConfigError(
+        "DATABASE_URL must be sqlite:///relative.db, sqlite:////absolute/path.db or "
+        f"postgresql://user@host:port/db, got {raw!r}"
+    )
+
+
+def _broadcast_url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme == "memory" or (parsed.scheme in ("redis", "rediss") and parsed.hostname):
+        return raw
+    raise ConfigError(f"BROADCAST_URL must be memory:// or redis://host:port/0, got {raw!r}")
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        parsed = urlparse(origin)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path:
+            raise ConfigError(f"ALLOWED_ORIGINS must list origins like https://vtt.example.com, got {origin!r}")
+    return origins
+
+
+def from_environment(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    secret = env.get("SECRET_KEY") or None
+    if secret is not None and len(secret) < 16:
+        raise ConfigError("SECRET_KEY must be at least 16 characters long")
+    upload_dir = env.get("UPLOAD_DIR", "").strip() or "uploads"
+    return Settings(
+        database_url=_database_url(env.get("DATABASE_URL", "").strip() or Settings.database_url),
+        broadcast_url=_broadcast_url(env.get("BROADCAST_URL", "").strip() or Settings.broadcast_url),
+        secret_key=secret,
+        allowed_origins=_origins(env.get("ALLOWED_ORIGINS", "")),
+        upload_dir=Path(upload_dir),
+        rate_limit_attempts=_integer(env, "RATE_LIMIT_ATTEMPTS", 15, 1, 1_000_000),
+        rate_limit_window=_integer(env, "RATE_LIMIT_WINDOW", 300, 1, 7 * 24 * 3600),
+        trust_forwarded_for=_boolean(env, "TRUST_X_FORWARDED_FOR"),
+        session_lifetime=_integer(env, "SESSION_LIFETIME", 14 * 24 * 3600, 60, 365 * 24 * 3600),
+        max_connections=_integer(env, "MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+        send_queue_limit=_integer(env, "SEND_QUEUE_LIMIT", 256, 8, 100_000),
+    )

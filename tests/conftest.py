@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from server.settings import Settings
+from tests.live import Client, LiveServer
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path}/vtt.db", upload_dir=tmp_path / "uploads")
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[LiveServer]:
+    live = await LiveServer(settings).start()
+    yield live
+    await live.stop()
+
+
+@pytest.fixture
+async def clients(server: LiveServer) -> AsyncIterator[Callable[[], Client]]:
+    made: list[Client] = []
+
+    def make() -> Client:
+        client = Client(server)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        await client.aclose()
+
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _missing(service: str, url: str, exc: Exception) -> None:
+    """Where a service is absent (a laptop) its tests skip; under CI=true that is a failure."""
+    message = f"{service} is not reachable at {url} ({exc}); set TEST_{service.upper()}_URL or start it"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import asyncpg
+
+    try:
+        admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
+    except Exception as exc:
+        _missing("postgres", POSTGRES_URL, exc)
+    name = f"vtt_test_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        await client.ping()
+    except Exception as exc:
+        _missing("redis", REDIS_URL, exc)
+    finally:
+        await client.aclose()
+    return REDIS_URL

@@ -1,0 +1,203 @@
+"""Test support: a real uvicorn server on a real port, and clients that talk to it as a browser would
+(cookie jar, CSRF header, WebSocket with Origin). Nothing of the server is mocked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2 as httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from server import serve
+from server.settings import Settings
+
+PASSWORD = "correct horse battery"
+_names = itertools.count(1)
+
+
+class LiveServer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = 0
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def app(self) -> Any:
+        return self._server.config.app
+
+    async def start(self) -> LiveServer:
+        self._server = serve.server(self.settings, "127.0.0.1", self.port, log_level="warning")
+        self._task = asyncio.create_task(self._server.serve())
+        async with asyncio.timeout(20):
+            while not self._server.started:
+                if self._task.done():
+                    self._task.result()
+                    raise RuntimeError("server stopped during start-up")
+                await asyncio.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._server.should_exit = True
+        async with asyncio.timeout(20):
+            await self._task
+        self._task = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+@dataclass
+class Socket:
+    connection: ClientConnection
+    frames: list[dict[str, Any]] = field(default_factory=list)
+
+    async def frame(self, timeout: float = 5.0) -> dict[str, Any]:
+        import json
+
+        async with asyncio.timeout(timeout):
+            raw = await self.connection.recv()
+        message = json.loads(raw)
+        self.frames.append(message)
+        return message
+
+    async def event(self, event_type: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        """The next event frame (of `event_type`, if given), skipping presence and pong frames."""
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await self.frame(timeout)
+                if message["type"] == "event" and (event_type is None or message["event_type"] == event_type):
+                    return message
+
+    async def events(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        return [await self.event(timeout=timeout) for _ in range(count)]
+
+    async def send(self, message: Any) -> None:
+        import json
+
+        await self.connection.send(message if isinstance(message, str | bytes) else json.dumps(message))
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+class Client:
+    """One browser: a cookie jar, the latest CSRF token, and its sockets."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
+        self.http = httpx.AsyncClient(base_url=server.url, timeout=40)
+        self.csrf: str | None = None
+        self.user: dict[str, Any] | None = None
+        self.sockets: list[Socket] = []
+
+    @property
+    def user_id(self) -> int:
+        assert self.user is not None
+        return int(self.user["user_id"])
+
+    def _remember(self, response: httpx.Response) -> httpx.Response:
+        with contextlib.suppress(ValueError):
+            body = response.json()
+            if isinstance(body, dict) and isinstance(body.get("data"), dict) and body["data"].get("csrf_token"):
+                self.csrf = body["data"]["csrf_token"]
+        return response
+
+    async def register(self, username: str | None = None, password: str = PASSWORD) -> Client:
+        username = username or f"user{next(_names)}"
+        response = await self.http.post(
+            "/api/auth/register.php",
+            json={"username": username, "email": f"{username}@example.com", "password": password},
+        )
+        assert response.status_code == 200, response.text
+        self._remember(response)
+        self.user = response.json()["data"]
+        return self
+
+    async def login(self, identifier: str, password: str = PASSWORD) -> httpx.Response:
+        response = self._remember(
+            await self.http.post("/api/auth/login.php", json={"username": identifier, "password": password})
+        )
+        if response.status_code == 200:
+            self.user = response.json()["data"]
+        return response
+
+    async def post(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        headers = kwargs.pop("headers", {})
+        if self.csrf:
+            headers.setdefault("X-CSRF-Token", self.csrf)
+        return self._remember(await self.http.post(path, json=json, headers=headers, **kwargs))
+
+    async def get(self, path: str, **params: Any) -> httpx.Response:
+        return self._remember(await self.http.get(path, params=params))
+
+    async def ok(self, path: str, json: Any = None) -> dict[str, Any]:
+        """POST that must succeed; returns `data`."""
+        response = await self.post(path, json)
+        assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
+        return response.json()["data"]
+
+    async def socket(self, session_id: int, last_event_id: int = 0, origin: str | None = "same") -> Socket:
+        url = f"ws://127.0.0.1:{self.server.port}/api/realtime/ws?session_id={session_id}&last_event_id={last_event_id}"
+        headers = {}
+        cookie = self.http.cookies.get("sessionToken")
+        if cookie:
+            headers["Cookie"] = f"sessionToken={cookie}"
+        connection = await connect(
+            url,
+            additional_headers=headers,
+            origin=self.server.url if origin == "same" else origin,  # type: ignore[arg-type]
+            open_timeout=10,
+        )
+        socket = Socket(connection)
+        self.sockets.append(socket)
+        return socket
+
+    async def aclose(self) -> None:
+        for socket in self.sockets:
+            with contextlib.suppress(Exception):
+                await socket.close()
+        await self.http.aclose()
+
+
+async def game_table(server: LiveServer, players: int = 2) -> tuple[Client, list[Client], int]:
+    """A DM with a new game session and `players` players who accepted their invitations."""
+    dm = await Client(server).register()
+    session = await dm.ok(
+        "/api/session/create.php",
+        {"session_title": "Keep on the Borderlands", "session_datetime": "2099-01-01 19:00:00"},
+    )
+    seated = []
+    for _ in range(players):
+        player = await Client(server).register()
+        await dm.ok(
+            "/api/session/invite-player.php", {"session_id": session["session_id"], "username": player.user["username"]}
+        )
+        await player.ok("/api/session/accept-invitation.php", {"session_id": session["session_id"]})
+        seated.append(player)
+    return dm, seated, session["session_id"]
+
+
+FIGHTER = {
+    "character_name": "Aldric",
+    "class": "fighter",
+    "alignment": "lawful",
+    "strength": 16,
+    "dexterity": 12,
+    "constitution": 14,
+    "intelligence": 10,
+    "wisdom": 11,
+    "charisma": 9,
+}

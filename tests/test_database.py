@@ -1,0 +1,80 @@
+"""The database module on a real SQLite file and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from server.database import Database, DuplicateRow
+
+
+async def _open(url: str) -> Database:
+    db = Database(url)
+    await db.connect()
+    await db.apply_schema()
+    await db.apply_schema()  # idempotent: a restart applies it again
+    return db
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/vtt.db"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def db(database_url: str):
+    database = await _open(database_url)
+    yield database
+    await database.disconnect()
+
+
+async def _user(db: Database, name: str) -> int:
+    async with db.transaction() as tx:
+        return await tx.fetch_val(
+            "INSERT INTO users (username, email, password_hash, created_at) "
+            "VALUES (:n, :e, 'x', '2026-01-01 00:00:00') RETURNING user_id",
+            {"n": name, "e": f"{name}@example.com"},
+        )
+
+
+async def test_fifty_concurrent_read_then_write_transactions_all_commit(db: Database):
+    await _user(db, "counter")
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO game_sessions (dm_user_id, session_title, session_datetime, duration_minutes, max_players, "
+            "created_at) VALUES (1, 't', '2099-01-01 00:00:00', 60, 6, 'now')"
+        )
+
+    async def bump() -> None:
+        async with db.transaction() as tx:
+            head = await tx.fetch_val("SELECT event_head FROM game_sessions WHERE session_id = 1" + tx.for_update)
+            await asyncio.sleep(0)  # let the others interleave between the read and the write
+            await tx.execute("UPDATE game_sessions SET event_head = :h WHERE session_id = 1", {"h": head + 1})
+
+    results = await asyncio.gather(*(bump() for _ in range(50)), return_exceptions=True)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert await db.fetch_val("SELECT event_head FROM game_sessions WHERE session_id = 1") == 50
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(db: Database):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO users (username, email, password_hash, created_at) VALUES ('ghost', 'g@x.io', 'x', 'now')"
+            )
+            raise RuntimeError("half-way")
+    assert await db.fetch_val("SELECT count(*) FROM users") == 0
+
+
+async def test_unique_violations_surface_as_duplicate_row_in_any_letter_case(db: Database):
+    await _user(db, "Elrond")
+    with pytest.raises(DuplicateRow):
+        await _user(db, "ELROND")
+
+
+async def test_schema_has_the_event_log(db: Database):
+    assert await db.fetch_val("SELECT count(*) FROM session_events") == 0
