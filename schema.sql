@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS game_sessions (
     -- The last event_id handed out in this game session: the gapless per-session sequence.
     event_head INTEGER NOT NULL DEFAULT 0,
     audio_state TEXT,
+    -- Initiative tracker: the round counter (0 = no combat running).
+    round_number INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS game_sessions_dm ON game_sessions (dm_user_id);
@@ -102,4 +104,81 @@ CREATE TABLE IF NOT EXISTS session_events (
     audience_user_id INTEGER,
     created_at TEXT NOT NULL,
     PRIMARY KEY (session_id, event_id)
+);
+
+-- The bestiary: monster templates, seeded from server/data/monsters.json.
+CREATE TABLE IF NOT EXISTS monsters (
+    monster_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    armor_class INTEGER NOT NULL,
+    hit_dice TEXT NOT NULL,
+    move TEXT NOT NULL,
+    attacks TEXT NOT NULL,
+    damage TEXT NOT NULL,
+    morale INTEGER NOT NULL,
+    save_as TEXT NOT NULL,
+    alignment TEXT NOT NULL,
+    xp INTEGER NOT NULL,
+    treasure_type TEXT NOT NULL,
+    description TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS monsters_name_key ON monsters (lower(name));
+
+-- Monsters on the table in one game session. equipment, treasure, spells and notes are the DM's alone.
+CREATE TABLE IF NOT EXISTS monster_instances (
+    instance_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id INTEGER NOT NULL REFERENCES game_sessions (session_id) ON DELETE CASCADE,
+    monster_id INTEGER NOT NULL REFERENCES monsters (monster_id),
+    instance_name TEXT NOT NULL,
+    is_named_boss INTEGER NOT NULL DEFAULT 0,
+    current_hp INTEGER NOT NULL,
+    max_hp INTEGER NOT NULL,
+    armor_class INTEGER NOT NULL,
+    dexterity INTEGER,
+    equipment TEXT NOT NULL DEFAULT '{}',
+    treasure TEXT NOT NULL DEFAULT '{}',
+    spells TEXT NOT NULL DEFAULT '{}',
+    notes TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS monster_instances_session ON monster_instances (session_id);
+
+-- The initiative tracker of a game session: one row per combatant.
+CREATE TABLE IF NOT EXISTS initiative_entries (
+    initiative_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id INTEGER NOT NULL REFERENCES game_sessions (session_id) ON DELETE CASCADE,
+    entity_type TEXT NOT NULL,
+    character_id INTEGER REFERENCES characters (character_id) ON DELETE CASCADE,
+    monster_instance_id INTEGER REFERENCES monster_instances (instance_id) ON DELETE CASCADE,
+    initiative_roll INTEGER,
+    is_current_turn INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS initiative_entries_session ON initiative_entries (session_id);
+
+-- The equipment list, seeded from server/data/equipment.json.
+CREATE TABLE IF NOT EXISTS items (
+    item_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    category TEXT NOT NULL,
+    item_type TEXT NOT NULL,
+    cost_gp REAL NOT NULL,
+    weight_cn INTEGER NOT NULL,
+    damage_die TEXT,
+    damage_type TEXT,
+    armor_class INTEGER,
+    description TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS items_name_key ON items (lower(name));
+
+-- Images uploaded for forum posts; the file lives in UPLOAD_DIR under stored_name.
+CREATE TABLE IF NOT EXISTS forum_images (
+    image_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users (user_id),
+    post_id INTEGER,
+    stored_name TEXT NOT NULL UNIQUE,
+    content_type TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    created_at TEXT NOT NULL
 );

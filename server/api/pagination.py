@@ -1,0 +1,32 @@
+"""Pagination of every list: `page` (default 1) and `limit` (default 20, at most 100) in the query, and
+the `pagination` object in the answer."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import Field
+
+from server.api.requests import Body
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class PageQuery(Body):
+    page: int = Field(default=1, title="Page", ge=1, le=1_000_000)
+    limit: int = Field(default=DEFAULT_LIMIT, title="Limit", ge=1, le=MAX_LIMIT)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
+def pagination(query: PageQuery, total: int) -> dict[str, Any]:
+    return {
+        "page": query.page,
+        "limit": query.limit,
+        "total": total,
+        "total_pages": math.ceil(total / query.limit) if total else 0,
+    }
