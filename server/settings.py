@@ -29,7 +29,7 @@ class Settings:
     trust_forwarded_for: bool = False
     session_lifetime: int = 14 * 24 * 3600
     max_connections: int = 10_000
-    send_queue_limit: int = 256
+    send_queue_limit: int = 1024
     max_body_size: int = 1024 * 1024
 
     @property
@@ -104,5 +104,5 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         trust_forwarded_for=_boolean(env, "TRUST_X_FORWARDED_FOR"),
         session_lifetime=_integer(env, "SESSION_LIFETIME", 14 * 24 * 3600, 60, 365 * 24 * 3600),
         max_connections=_integer(env, "MAX_CONNECTIONS", 10_000, 1, 1_000_000),
-        send_queue_limit=_integer(env, "SEND_QUEUE_LIMIT", 256, 8, 100_000),
+        send_queue_limit=_integer(env, "SEND_QUEUE_LIMIT", 1024, 8, 100_000),
     )

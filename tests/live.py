@@ -25,6 +25,7 @@ class LiveServer:
         self.port = 0
         self._server: Any = None
         self._task: asyncio.Task[None] | None = None
+        self.clients: list[Client] = []  # closed when the server stops
 
     @property
     def url(self) -> str:
@@ -49,14 +50,20 @@ class LiveServer:
     async def stop(self) -> None:
         if self._task is None:
             return
+        for client in self.clients:
+            await client.aclose()
+        self.clients.clear()
         self._server.should_exit = True
         async with asyncio.timeout(20):
             await self._task
         self._task = None
 
     async def restart(self) -> None:
+        """Stop and start again on the same port; the clients stay open."""
+        clients, self.clients = self.clients, []
         await self.stop()
         await self.start()
+        self.clients = clients
 
 
 @dataclass
@@ -102,6 +109,7 @@ class Client:
         self.csrf: str | None = None
         self.user: dict[str, Any] | None = None
         self.sockets: list[Socket] = []
+        server.clients.append(self)
 
     @property
     def user_id(self) -> int:

@@ -148,13 +148,13 @@ class Hub:
             self.connections -= 1
             raise
         subscriber = Subscriber(session_id, viewer, member, kind, self.queue_limit)
-        channel.subscribers.add(subscriber)
-        channel.idle_since = None
         if kind == "socket":
             self.presence.socket_joined(session_id, member)
         else:
             self.presence.polled(session_id, member)
-        await self._presence_changed(channel)
+        await self._presence_changed(channel)  # before joining: the newcomer's hello carries the list
+        channel.subscribers.add(subscriber)
+        channel.idle_since = None
         return subscriber
 
     async def leave(self, subscriber: Subscriber) -> None:
