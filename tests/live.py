@@ -209,3 +209,61 @@ FIGHTER = {
     "wisdom": 11,
     "charisma": 9,
 }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """`python -m server serve` as its own process, as people run it (for scale-out and signal tests)."""
+
+    def __init__(self, env: dict[str, str], log_path: Any) -> None:
+        self.env = env
+        self.port = free_port()
+        self.log_path = log_path
+        self.clients: list[Client] = []
+        self.process: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> ServerProcess:
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(self.port)],
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        log.close()
+        async with httpx.AsyncClient() as probe, asyncio.timeout(30):
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"server exited: {open(self.log_path).read()[-2000:]}")
+                with contextlib.suppress(httpx.TransportError):
+                    if (await probe.get(f"{self.url}/api/health")).status_code == 200:
+                        return self
+                await asyncio.sleep(0.1)
+
+    async def stop(self) -> int:
+        for client in self.clients:
+            await client.aclose()
+        self.clients.clear()
+        if self.process is None:
+            return 0
+        self.process.terminate()
+        code = await asyncio.to_thread(self.process.wait, 30)
+        self.process = None
+        return int(code)

@@ -63,11 +63,9 @@ async def _fifty_concurrent_hp_updates(server: LiveServer) -> None:
     socket = await dm.socket(session_id, last_event_id=NOW)
     head = (await socket.frame())["head_event_id"]
     # 50 separate browsers of the DM, each with its own login session.
-    browsers = []
-    for _ in range(50):
-        browser = Client(server)
-        assert (await browser.login(dm.user["username"])).status_code == 200
-        browsers.append(browser)
+    browsers = [Client(server) for _ in range(50)]
+    logins = await asyncio.gather(*(browser.login(dm.user["username"]) for browser in browsers))
+    assert [login.status_code for login in logins] == [200] * 50
     damages = [1 + n % 7 for n in range(50)]
     answers = await asyncio.gather(
         *(

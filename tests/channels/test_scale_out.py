@@ -1,0 +1,163 @@
+"""Several server processes over real PostgreSQL and real Redis act as one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+
+import asyncpg
+import pytest
+
+from tests.conftest import _missing
+from tests.live import FIGHTER, PASSWORD, Client, ServerProcess, free_port, game_table
+
+
+class RedisProcess:
+    """A redis-server of the test's own, so that the test can stop and restart it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> RedisProcess:
+        import redis.asyncio as redis
+
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        try:
+            async with asyncio.timeout(10):
+                while True:
+                    try:
+                        await client.ping()
+                        return self
+                    except Exception:
+                        await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+async def redis_process():
+    if shutil.which("redis-server") is None:
+        _missing("redis", "redis-server", FileNotFoundError("redis-server is not installed"))
+    redis = await RedisProcess().start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+async def processes(postgres_url, redis_process, tmp_path):
+    env = {
+        "DATABASE_URL": postgres_url,
+        "BROADCAST_URL": redis_process.url,
+        "RATE_LIMIT_ATTEMPTS": "1000",
+        "SECRET_KEY": "a shared secret for both processes",
+    }
+    first = await ServerProcess(env, tmp_path / "a.log").start()
+    second = await ServerProcess(env, tmp_path / "b.log").start()
+    yield first, second
+    for process in (first, second):
+        await process.stop()
+    if os.environ.get("SHOW_SERVER_LOGS"):
+        print((tmp_path / "a.log").read_text(), (tmp_path / "b.log").read_text())
+
+
+async def as_user_on(process: ServerProcess, client: Client) -> Client:
+    """The same person, logged in through another process."""
+    other = Client(process)  # type: ignore[arg-type]
+    assert (await other.login(client.user["username"], PASSWORD)).status_code == 200
+    return other
+
+
+async def test_a_socket_on_one_process_hears_a_change_made_on_the_other(processes):
+    a, b = processes
+    dm_a, (player_a, _), session_id = await game_table(a)  # type: ignore[arg-type]
+    socket = await player_a.socket(session_id, last_event_id=10**9)
+    head = (await socket.frame())["head_event_id"]
+    dm_b = await as_user_on(b, dm_a)
+    await dm_b.ok("/api/audio/control.php", {"session_id": session_id, "action": "volume", "volume": 12})
+    event = await socket.event()
+    assert event["event_id"] == head + 1 and event["event_data"]["volume"] == 12
+
+
+async def test_a_poll_on_one_process_hears_a_change_made_on_the_other(processes):
+    a, b = processes
+    dm_a, (player_a, _), session_id = await game_table(a)  # type: ignore[arg-type]
+    player_b = await as_user_on(b, player_a)
+    poll = "/api/realtime/poll.php"
+    head = (await player_b.get(poll, session_id=session_id, timeout=0)).json()["data"]["last_event_id"]
+    parked = asyncio.create_task(player_b.get(poll, session_id=session_id, last_event_id=head, timeout=25))
+    await asyncio.sleep(0.5)
+    await dm_a.ok("/api/audio/control.php", {"session_id": session_id, "action": "volume", "volume": 21})
+    data = (await asyncio.wait_for(parked, 15)).json()["data"]
+    assert [e["event_data"]["volume"] for e in data["events"]] == [21]
+    # presence crosses processes too: the poller on B sees the DM only if the DM is online somewhere
+    socket = await dm_a.socket(session_id, last_event_id=10**9)
+    await socket.frame()
+    async with asyncio.timeout(10):
+        while True:
+            data = (await player_b.get(poll, session_id=session_id, timeout=0)).json()["data"]
+            if {u["user_id"] for u in data["online_users"]} == {dm_a.user_id, player_a.user_id}:
+                break
+            await asyncio.sleep(0.2)
+
+
+async def test_delivery_survives_a_redis_restart_with_the_missed_events(processes, redis_process):
+    a, b = processes
+    dm_a, (player_a, _), session_id = await game_table(a)  # type: ignore[arg-type]
+    socket = await player_a.socket(session_id, last_event_id=10**9)
+    head = (await socket.frame())["head_event_id"]
+    dm_b = await as_user_on(b, dm_a)
+    redis_process.stop()
+    # Published while Redis is down: the write succeeds, the publish is lost.
+    await dm_b.ok("/api/audio/control.php", {"session_id": session_id, "action": "volume", "volume": 1})
+    await redis_process.start()
+    missed = await socket.event(timeout=20)
+    assert missed["event_id"] == head + 1 and missed["event_data"]["volume"] == 1
+    await asyncio.sleep(1.5)  # give the processes' supervisors time to resubscribe (the next check waits anyway)
+    await dm_b.ok("/api/audio/control.php", {"session_id": session_id, "action": "volume", "volume": 2})
+    following = await socket.event(timeout=20)
+    assert following["event_id"] == head + 2 and following["event_data"]["volume"] == 2
+
+
+async def test_ordering_holds_on_postgresql_with_concurrent_writers_on_both_processes(processes, postgres_url):
+    a, b = processes
+    dm_a, (player_a,), session_id = await game_table(a, players=1)  # type: ignore[arg-type]
+    character = await player_a.ok("/api/character/create.php", {**FIGHTER, "session_id": session_id})
+    connection = await asyncpg.connect(postgres_url)
+    await connection.execute("UPDATE characters SET max_hp = 1000, current_hp = 1000")
+    await connection.close()
+    socket = await dm_a.socket(session_id, last_event_id=10**9)
+    head = (await socket.frame())["head_event_id"]
+    browsers = await asyncio.gather(*(as_user_on(a if n % 2 else b, dm_a) for n in range(50)))
+    damages = [1 + n % 5 for n in range(50)]
+    answers = await asyncio.gather(
+        *(
+            browser.post("/api/character/update-hp.php", {"character_id": character["character_id"], "damage": d})
+            for browser, d in zip(browsers, damages, strict=True)
+        )
+    )
+    assert [r.status_code for r in answers] == [200] * 50
+    events = await socket.events(50, timeout=30)
+    assert [e["event_id"] for e in events] == list(range(head + 1, head + 51))
+    hp = 1000
+    for event in events:
+        assert event["event_data"]["old_hp"] == hp
+        hp = event["event_data"]["current_hp"]
+    assert hp == 1000 - sum(damages)
