@@ -40,7 +40,7 @@ async def test_pending_events_answer_at_once_in_the_legacy_shape(server: LiveSer
 
 
 async def test_a_poll_with_nothing_new_waits_about_its_timeout(server: LiveServer):
-    dm, (player, _), session_id = await game_table(server)
+    _dm, (player, _), session_id = await game_table(server)
     head = (await player.get(POLL, session_id=session_id, timeout=0)).json()["data"]["last_event_id"]
     started = time.monotonic()
     response = await player.get(POLL, session_id=session_id, last_event_id=head, timeout=2)
@@ -65,7 +65,7 @@ async def test_a_parked_poll_answers_when_an_event_arrives(server: LiveServer):
 
 
 async def test_cursor_resume_gets_every_event_once_in_order_at_most_100_a_time(server: LiveServer):
-    dm, (player, _), session_id = await game_table(server)
+    _dm, (player, _), session_id = await game_table(server)
     head = (await player.get(POLL, session_id=session_id, timeout=0)).json()["data"]["last_event_id"]
     log = server.app.state.event_log
     async with log.change() as change:
