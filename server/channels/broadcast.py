@@ -119,7 +119,11 @@ class Broadcast:
         backend = self._backend
         if backend is None:
             return False
-        tasks = [getattr(backend, "_listener_task", None), getattr(backend._backend, "_listener", None)]
+        tasks = [
+            getattr(backend, "_listener_task", None),
+            getattr(backend._backend, "_listener", None),  # broadcaster's Redis reader
+            *self._listeners.values(),
+        ]
         return not any(task is not None and task.done() for task in tasks)
 
     async def _supervise(self) -> None:

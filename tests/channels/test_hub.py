@@ -1,0 +1,137 @@
+"""The hub without any transport: ordering, gap repair, audiences and shared encoding, on a real
+database file and the in-process broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from server.channels import wire
+from server.channels.broadcast import Broadcast
+from server.channels.event_log import Event, EventLog, Viewer
+from server.channels.hub import Hub, Subscriber, View
+from server.database import Database
+
+DM = Viewer(user_id=1, is_dm=True)
+PLAYER = Viewer(user_id=2, is_dm=False)
+
+
+@pytest.fixture
+async def hub(tmp_path: Path):
+    db = Database(f"sqlite:///{tmp_path}/hub.db")
+    await db.connect()
+    await db.apply_schema()
+    async with db.transaction() as tx:
+        for user_id in (1, 2):
+            await tx.execute(
+                "INSERT INTO users (username, email, password_hash, created_at) VALUES (:n, :e, 'x', 'now')",
+                {"n": f"u{user_id}", "e": f"u{user_id}@example.com"},
+            )
+        await tx.execute(
+            "INSERT INTO game_sessions (dm_user_id, session_title, session_datetime, duration_minutes, max_players, "
+            "created_at) VALUES (1, 'Hub', '2099-01-01 00:00:00', 60, 6, 'now')"
+        )
+    broadcast = Broadcast("memory://")
+    await broadcast.connect()
+    hub = Hub(EventLog(db, broadcast), broadcast, max_connections=100, queue_limit=100, sweep_interval=0.2)
+    await hub.start()
+    yield hub
+    await hub.stop()
+    await broadcast.disconnect()
+    await db.disconnect()
+
+
+async def received(subscriber: Subscriber, count: int) -> list[View]:
+    views: list[View] = []
+    async with asyncio.timeout(5):
+        while len(views) < count:
+            await subscriber.wake.wait()
+            views += [item for item in subscriber.take() if isinstance(item, View)]
+    return views
+
+
+async def record(hub: Hub, count: int, **options) -> list[Event]:
+    async with hub.event_log.change() as change:
+        return [await change.record(1, "tick", {"n": n}, **options) for n in range(count)]
+
+
+async def record_unpublished(hub: Hub, count: int) -> None:
+    """Events committed to the log whose publish never happened (a crash between commit and publish)."""
+    from server.channels.event_log import Change
+
+    async with hub.event_log.db.transaction() as tx:
+        change = Change(tx)
+        for n in range(count):
+            await change.record(1, "tick", {"n": n})
+
+
+async def test_events_arriving_out_of_order_are_dispatched_in_order(hub: Hub):
+    subscriber = await hub.join(1, DM, (1, "u1"), "socket")
+    # Two commits whose publishes cross: the hub gets 2 before 1.
+    from server.channels.event_log import Change
+
+    events = []
+    for n in range(2):
+        async with hub.event_log.db.transaction() as tx:
+            change = Change(tx)
+            events.append(await change.record(1, "tick", {"n": n}))
+    await hub._on_message(wire.session_channel(1), wire.events_message([events[1]]))
+    await hub._on_message(wire.session_channel(1), wire.events_message([events[0]]))
+    views = await received(subscriber, 2)
+    assert [view.event_id for view in views] == [1, 2]
+    await asyncio.sleep(0.3)
+    assert not subscriber.queue  # and 1 was not dispatched twice
+
+
+async def test_a_lost_publish_is_repaired_by_the_sweep(hub: Hub):
+    subscriber = await hub.join(1, DM, (1, "u1"), "socket")
+    await record_unpublished(hub, 3)
+    views = await received(subscriber, 3)
+    assert [view.event_id for view in views] == [1, 2, 3]
+
+
+async def test_a_lost_publish_is_repaired_when_the_next_event_arrives(hub: Hub):
+    hub.sweep_interval = 3600
+    subscriber = await hub.join(1, DM, (1, "u1"), "socket")
+    await record_unpublished(hub, 2)
+    await record(hub, 1)
+    views = await received(subscriber, 3)
+    assert [view.event_id for view in views] == [1, 2, 3]
+
+
+async def test_each_event_is_encoded_once_per_audience(hub: Hub):
+    dms = [await hub.join(1, DM, (1, "u1"), "socket") for _ in range(3)]
+    players = [await hub.join(1, PLAYER, (2, "u2"), "socket") for _ in range(3)]
+    async with hub.event_log.change() as change:
+        await change.record(1, "monster_hp_updated", {"current_hp": 3}, player_data={"condition": "wounded"})
+    dm_views = [(await received(s, 1))[0] for s in dms]
+    player_views = [(await received(s, 1))[0] for s in players]
+    assert all(view is dm_views[0] for view in dm_views)
+    assert all(view is player_views[0] for view in player_views)
+    assert dm_views[0] is not player_views[0]
+    assert dm_views[0].frame is dm_views[0].frame  # encoded once, then shared
+    assert "current_hp" in dm_views[0].frame and "current_hp" not in player_views[0].frame
+
+
+async def test_audiences(hub: Hub):
+    dm = await hub.join(1, DM, (1, "u1"), "socket")
+    player = await hub.join(1, PLAYER, (2, "u2"), "socket")
+    await record(hub, 1, audience="dm")
+    await record(hub, 1, audience="user", user_id=2)
+    await record(hub, 1)
+    assert [v.event_id for v in await received(dm, 2)] == [1, 3]
+    assert [v.event_id for v in await received(player, 2)] == [2, 3]
+
+
+async def test_a_subscriber_that_falls_behind_is_closed_not_grown(hub: Hub):
+    hub.queue_limit = 5
+    subscriber = await hub.join(1, DM, (1, "u1"), "socket")
+    for _ in range(3):
+        await record(hub, 3)
+    async with asyncio.timeout(5):
+        while subscriber.closed is None:  # noqa: ASYNC110 - `closed` is plain state the hub sets
+            await asyncio.sleep(0.01)
+    assert subscriber.closed[0] == wire.CLOSE_FELL_BEHIND
+    assert len(subscriber.queue) <= 5
