@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from server import bestiary, items
 from server.api.envelope import EXCEPTION_HANDLERS
 from server.api.routes import ROUTES
 from server.channels.broadcast import Broadcast
@@ -46,6 +47,8 @@ def create_app(settings: Settings) -> Starlette:
         await db.connect()
         try:
             await db.apply_schema()
+            await bestiary.seed(db)
+            await items.seed(db)
             app.state.secret_key = await _secret_key(db, settings.secret_key)
             await broadcast.connect()
             await hub.start()

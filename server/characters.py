@@ -8,9 +8,9 @@ from typing import Any
 from server import clock
 from server.accounts import User
 from server.channels.event_log import EventLog
-from server.database import Row, Transaction
-from server.errors import Forbidden, NotFound
-from server.game_sessions import require_member
+from server.database import Database, Row, Transaction
+from server.errors import Forbidden, Invalid, NotFound
+from server.game_sessions import membership, require_dm, require_member
 from server.rules import classes
 
 ABILITIES = ("strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma")
@@ -19,6 +19,18 @@ CHARACTER_COLUMNS = (
     "current_hp, max_hp, strength, dexterity, constitution, intelligence, wisdom, charisma, created_at, updated_at"
 )
 _rng = random.SystemRandom()
+
+
+def detail(row: Row) -> dict[str, Any]:
+    """What the owner and the DM of the character's game session see: the whole character sheet."""
+    return {
+        **summary(row),
+        "alignment": row["alignment"],
+        "experience_points": row["experience_points"],
+        **{ability: row[ability] for ability in ABILITIES},
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
 
 
 def summary(row: Row) -> dict[str, Any]:
@@ -123,3 +135,103 @@ async def update_hp(log: EventLog, user: User, character_id: int, damage: int, h
                 },
             )
     return {"character_id": character_id, "current_hp": new_hp, "max_hp": row["max_hp"], "is_dead": new_hp <= 0}
+
+
+async def get(db: Database, user: User, character_id: int) -> dict[str, Any]:
+    """The owner and the DM of the character's game session get the whole sheet (`view` "full"); a player
+    of the same game session gets the party view (`view` "party"); anyone else is refused."""
+    row = await db.fetch_one(
+        f"SELECT {CHARACTER_COLUMNS} FROM characters WHERE character_id = :cid", {"cid": character_id}
+    )
+    if row is None:
+        raise NotFound("Character not found")
+    if row["user_id"] == user.user_id:
+        return {**detail(row), "view": "full"}
+    if row["session_id"] is not None:
+        member = await membership(db, row["session_id"], user)
+        if member is not None:
+            return {**detail(row), "view": "full"} if member.role == "dm" else {**summary(row), "view": "party"}
+    raise Forbidden("You can only view your own characters and those of your party")
+
+
+async def list_visible(
+    db: Database, user: User, session_id: int | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The user's own characters and, for a DM, every character in the game sessions they run; all as
+    full sheets. With `session_id`, only that game session's (the user must be its DM or a player)."""
+    where = "(c.user_id = :uid OR g.dm_user_id = :uid)"
+    values: dict[str, Any] = {"uid": user.user_id}
+    if session_id is not None:
+        await require_member(db, session_id, user)
+        where += " AND c.session_id = :sid"
+        values["sid"] = session_id
+    source = f"FROM characters c LEFT JOIN game_sessions g ON g.session_id = c.session_id WHERE {where}"
+    total = await db.fetch_val(f"SELECT count(*) {source}", values)
+    columns = ", ".join(f"c.{name.strip()}" for name in CHARACTER_COLUMNS.split(","))
+    rows = await db.fetch_all(
+        f"SELECT {columns} {source} ORDER BY c.character_id LIMIT :limit OFFSET :offset",
+        {**values, "limit": limit, "offset": offset},
+    )
+    return [detail(row) for row in rows], int(total)
+
+
+def _advance(row: Row, xp_amount: int) -> dict[str, Any]:
+    """The character after gaining `xp_amount`: its level from the class XP table (capped at the class
+    maximum, never lowered), and one class hit-point gain for every level gained."""
+    new_xp = row["experience_points"] + xp_amount
+    new_level = max(row["level"], classes.level_for_xp(row["class"], new_xp))
+    gained = sum(
+        classes.hp_gained(row["class"], level, row["constitution"], _rng)
+        for level in range(row["level"] + 1, new_level + 1)
+    )
+    return {
+        "character_id": row["character_id"],
+        "character_name": row["character_name"],
+        "user_id": row["user_id"],
+        "old_xp": row["experience_points"],
+        "experience_points": new_xp,
+        "old_level": row["level"],
+        "level": new_level,
+        "levelled_up": new_level > row["level"],
+        "hp_gained": gained,
+        "current_hp": row["current_hp"] + gained,
+        "max_hp": row["max_hp"] + gained,
+    }
+
+
+async def grant_xp(
+    log: EventLog, dm: User, session_id: int, character_ids: list[int], xp_amount: int, reason: str | None
+) -> dict[str, Any]:
+    """Give every listed character of the DM's game session `xp_amount` XP, in one transaction."""
+    await require_dm(log.db, session_id, dm)
+    async with log.change() as change:
+        tx = change.tx
+        names = ", ".join(f":c{i}" for i in range(len(character_ids)))
+        rows = await tx.fetch_all(
+            f"SELECT {CHARACTER_COLUMNS} FROM characters WHERE character_id IN ({names}) "
+            "ORDER BY character_id" + tx.for_update,
+            {f"c{i}": cid for i, cid in enumerate(character_ids)},
+        )
+        by_id = {row["character_id"]: row for row in rows}
+        outside = [cid for cid in character_ids if cid not in by_id or by_id[cid]["session_id"] != session_id]
+        if outside:
+            listed = ", ".join(str(cid) for cid in outside)
+            raise Invalid({"character_ids": f"Not characters of this session: {listed}"})
+        now = clock.now_text()
+        results = [_advance(by_id[cid], xp_amount) for cid in character_ids]
+        for result in results:
+            await tx.execute(
+                "UPDATE characters SET experience_points = :xp, level = :level, current_hp = :hp, max_hp = :max_hp, "
+                "updated_at = :now WHERE character_id = :cid",
+                {
+                    "xp": result["experience_points"],
+                    "level": result["level"],
+                    "hp": result["current_hp"],
+                    "max_hp": result["max_hp"],
+                    "now": now,
+                    "cid": result["character_id"],
+                },
+            )
+        for result in results:
+            await change.record(session_id, "character_xp_updated", {**result, "reason": reason})
+    return {"session_id": session_id, "xp_amount": xp_amount, "reason": reason, "characters": results}

@@ -10,7 +10,7 @@ from server import clock
 from server.accounts import User, find_by_username
 from server.channels.event_log import EventLog, Viewer
 from server.database import Database, Row
-from server.errors import Forbidden, Invalid, NotFound
+from server.errors import BadRequest, Forbidden, Invalid, NotFound
 
 Role = Literal["dm", "player"]
 SESSION_COLUMNS = (
@@ -153,3 +153,107 @@ async def accept_invitation(log: EventLog, player: User, session_id: int) -> dic
             )
             await change.record(session_id, "player_joined", {"user_id": player.user_id, "username": player.username})
     return {"session_id": session_id, "user_id": player.user_id, "status": "accepted"}
+
+
+async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The user's game sessions: those they run (role "dm"), play in or are invited to (role "player",
+    invitation_status "accepted" or "invited"). Removed and declined players no longer see the session."""
+    source = (
+        "FROM game_sessions g LEFT JOIN session_players p ON p.session_id = g.session_id AND p.user_id = :uid "
+        "WHERE g.dm_user_id = :uid OR p.status IN ('invited', 'accepted')"
+    )
+    values = {"uid": user.user_id}
+    total = await db.fetch_val(f"SELECT count(*) {source}", values)
+    columns = ", ".join(f"g.{name.strip()}" for name in SESSION_COLUMNS.split(","))
+    rows = await db.fetch_all(
+        f"SELECT {columns}, p.status AS invitation_status, "
+        "(SELECT username FROM users u WHERE u.user_id = g.dm_user_id) AS dm_username, "
+        "(SELECT count(*) FROM session_players a WHERE a.session_id = g.session_id AND a.status = 'accepted') "
+        f"AS player_count {source} ORDER BY g.session_datetime, g.session_id LIMIT :limit OFFSET :offset",
+        {**values, "limit": limit, "offset": offset},
+    )
+    sessions = []
+    for row in rows:
+        is_dm = row["dm_user_id"] == user.user_id
+        sessions.append(
+            {
+                **row,
+                "role": "dm" if is_dm else "player",
+                "invitation_status": None if is_dm else row["invitation_status"],
+            }
+        )
+    return sessions, int(total)
+
+
+async def remove_player(log: EventLog, dm: User, session_id: int, user_id: int) -> dict[str, Any]:
+    """The player (or invitee) leaves the game session: status "removed", their characters leave the
+    session and its initiative tracker, and the `player_removed` event makes the hub close their sockets."""
+    await require_dm(log.db, session_id, dm)
+    if user_id == dm.user_id:
+        raise Invalid({"user_id": "The DM cannot remove themselves"})
+    async with log.change() as change:
+        tx = change.tx
+        row = await tx.fetch_one(
+            "SELECT p.status, u.username FROM session_players p JOIN users u ON u.user_id = p.user_id "
+            "WHERE p.session_id = :sid AND p.user_id = :uid" + tx.for_update,
+            {"sid": session_id, "uid": user_id},
+        )
+        if row is None or row["status"] not in ("invited", "accepted"):
+            raise NotFound("Player not found in this session")
+        character_rows = await tx.fetch_all(
+            "SELECT character_id FROM characters WHERE session_id = :sid AND user_id = :uid "
+            "ORDER BY character_id" + tx.for_update,
+            {"sid": session_id, "uid": user_id},
+        )
+        character_ids = [r["character_id"] for r in character_rows]
+        if character_ids:
+            names = ", ".join(f":c{i}" for i in range(len(character_ids)))
+            ids = {f"c{i}": cid for i, cid in enumerate(character_ids)}
+            await tx.execute(f"DELETE FROM initiative_entries WHERE character_id IN ({names})", ids)
+            await tx.execute(
+                f"UPDATE characters SET session_id = NULL, updated_at = :now WHERE character_id IN ({names})",
+                {**ids, "now": clock.now_text()},
+            )
+        await tx.execute(
+            "UPDATE session_players SET status = 'removed', responded_at = :now "
+            "WHERE session_id = :sid AND user_id = :uid",
+            {"sid": session_id, "uid": user_id, "now": clock.now_text()},
+        )
+        await change.record(
+            session_id,
+            "player_removed",
+            {"user_id": user_id, "username": row["username"], "character_ids": character_ids},
+        )
+    return {
+        "session_id": session_id,
+        "user_id": user_id,
+        "username": row["username"],
+        "status": "removed",
+        "character_ids": character_ids,
+    }
+
+
+# Status changes the DM may make: from -> to.
+_TRANSITIONS = {"start": ("scheduled", "active"), "end": ("active", "completed")}
+
+
+async def change_status(log: EventLog, dm: User, session_id: int, action: Literal["start", "end"]) -> dict[str, Any]:
+    """Start a scheduled game session or end an active one; any other transition is refused."""
+    await require_dm(log.db, session_id, dm)
+    before, after = _TRANSITIONS[action]
+    async with log.change() as change:
+        tx = change.tx
+        current = await tx.fetch_val(
+            "SELECT status FROM game_sessions WHERE session_id = :sid" + tx.for_update, {"sid": session_id}
+        )
+        if current != before:
+            raise BadRequest(
+                f"Only a {before} session can be {'started' if action == 'start' else 'ended'}; this one is {current}"
+            )
+        await tx.execute(
+            "UPDATE game_sessions SET status = :status WHERE session_id = :sid", {"status": after, "sid": session_id}
+        )
+        await change.record(
+            session_id, "session_status_changed", {"session_id": session_id, "old_status": current, "status": after}
+        )
+    return {"session_id": session_id, "old_status": current, "status": after}

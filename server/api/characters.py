@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server import characters
 from server.api.envelope import success
-from server.api.requests import Body, authenticated, json_body
+from server.api.pagination import PageQuery, pagination
+from server.api.requests import Body, authenticated, json_body, query
 from server.errors import Invalid
 
 CharacterClass = Literal["fighter", "cleric", "magic_user", "thief", "dwarf", "elf", "halfling"]
 Alignment = Literal["lawful", "neutral", "chaotic"]
 MAX_HP_CHANGE = 10_000
+MAX_XP_GRANT = 1_000_000
+MAX_XP_CHARACTERS = 100
 
 
 class NewCharacter(Body):
@@ -43,6 +46,28 @@ class HitPointChange(Body):
         return self
 
 
+class CharacterRef(Body):
+    character_id: int = Field(title="Character ID", ge=1)
+
+
+class CharacterListQuery(PageQuery):
+    session_id: int | None = Field(default=None, title="Session ID", ge=1)
+
+
+class XpGrant(Body):
+    session_id: int = Field(title="Session ID", ge=1)
+    character_ids: list[int] = Field(title="Character IDs", min_length=1, max_length=MAX_XP_CHARACTERS)
+    xp_amount: int = Field(title="XP amount", ge=1, le=MAX_XP_GRANT)
+    reason: str | None = Field(default=None, title="Reason", max_length=200)
+
+    @field_validator("character_ids")
+    @classmethod
+    def _distinct_positive(cls, value: list[int]) -> list[int]:
+        if any(cid < 1 for cid in value):
+            raise ValueError("Character IDs must be positive whole numbers")
+        return list(dict.fromkeys(value))  # a character listed twice gains the XP once
+
+
 async def create(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, NewCharacter)
@@ -57,3 +82,32 @@ async def update_hp(request: Request) -> Response:
         request.app.state.event_log, login.user, body.character_id, body.damage, body.healing
     )
     return success(result, "HP updated successfully")
+
+
+async def get(request: Request) -> Response:
+    login = await authenticated(request)
+    params = query(request, CharacterRef)
+    return success(await characters.get(request.app.state.db, login.user, params.character_id))
+
+
+async def list_characters(request: Request) -> Response:
+    login = await authenticated(request)
+    params = query(request, CharacterListQuery)
+    rows, total = await characters.list_visible(
+        request.app.state.db, login.user, params.session_id, params.limit, params.offset
+    )
+    return success({"characters": rows, "pagination": pagination(params, total)})
+
+
+async def grant_xp(request: Request) -> Response:
+    login = await authenticated(request)
+    body = await json_body(request, XpGrant)
+    result = await characters.grant_xp(
+        request.app.state.event_log,
+        login.user,
+        body.session_id,
+        body.character_ids,
+        body.xp_amount,
+        body.reason or None,
+    )
+    return success(result, "Experience points granted")

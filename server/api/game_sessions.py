@@ -10,7 +10,8 @@ from starlette.responses import Response
 
 from server import game_sessions
 from server.api.envelope import success
-from server.api.requests import Body, authenticated, json_body
+from server.api.pagination import PageQuery, pagination
+from server.api.requests import Body, authenticated, json_body, query
 
 DateTime = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")]
 Link = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://\S+$")]
@@ -35,6 +36,11 @@ class SessionRef(Body):
     session_id: int = Field(title="Session ID", ge=1)
 
 
+class PlayerRef(Body):
+    session_id: int = Field(title="Session ID", ge=1)
+    user_id: int = Field(title="User ID", ge=1)
+
+
 async def create(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, NewSession)
@@ -54,3 +60,31 @@ async def accept_invitation(request: Request) -> Response:
     body = await json_body(request, SessionRef)
     result = await game_sessions.accept_invitation(request.app.state.event_log, login.user, body.session_id)
     return success(result, "Invitation accepted")
+
+
+async def list_sessions(request: Request) -> Response:
+    login = await authenticated(request)
+    params = query(request, PageQuery)
+    sessions, total = await game_sessions.list_for(request.app.state.db, login.user, params.limit, params.offset)
+    return success({"sessions": sessions, "pagination": pagination(params, total)})
+
+
+async def remove_player(request: Request) -> Response:
+    login = await authenticated(request)
+    body = await json_body(request, PlayerRef)
+    result = await game_sessions.remove_player(request.app.state.event_log, login.user, body.session_id, body.user_id)
+    return success(result, "Player removed from the session")
+
+
+async def start(request: Request) -> Response:
+    login = await authenticated(request)
+    body = await json_body(request, SessionRef)
+    result = await game_sessions.change_status(request.app.state.event_log, login.user, body.session_id, "start")
+    return success(result, "Session started")
+
+
+async def end(request: Request) -> Response:
+    login = await authenticated(request)
+    body = await json_body(request, SessionRef)
+    result = await game_sessions.change_status(request.app.state.event_log, login.user, body.session_id, "end")
+    return success(result, "Session ended")

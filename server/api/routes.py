@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from server.api import audio, auth, characters, game_sessions, health
+from server.api import audio, auth, characters, combat, forum, game_sessions, health, items, monsters
 from server.channels import longpoll, websocket
 
 
@@ -25,13 +25,37 @@ API: list[BaseRoute] = [
     _post("/session/create.php", game_sessions.create),
     _post("/session/invite-player.php", game_sessions.invite_player),
     _post("/session/accept-invitation.php", game_sessions.accept_invitation),
+    _get("/session/list.php", game_sessions.list_sessions),
+    _post("/session/remove-player.php", game_sessions.remove_player),
+    _post("/session/start.php", game_sessions.start),
+    _post("/session/end.php", game_sessions.end),
     _post("/character/create.php", characters.create),
     _post("/character/update-hp.php", characters.update_hp),
+    _get("/character/get.php", characters.get),
+    _get("/character/list.php", characters.list_characters),
+    _post("/character/grant-xp.php", characters.grant_xp),
+    _post("/forum/posts/upload-image.php", forum.upload_image),
     _post("/audio/control.php", audio.control),
+    _get("/session/get-dm-dashboard.php", combat.get_dm_dashboard),
+    _get("/monsters/list.php", monsters.list_monsters),
+    _get("/monsters/get.php", monsters.get_monster),
+    _post("/monsters/create-instance.php", monsters.create_instance),
+    _post("/monsters/update-instance.php", monsters.update_instance),
+    _post("/monsters/update-hp.php", monsters.update_hp),
+    _get("/monsters/list-instances.php", monsters.list_instances),
+    _post("/combat/add-character.php", combat.add_character),
+    _post("/combat/add-monster.php", combat.add_monster),
+    _post("/combat/roll-initiative.php", combat.roll_initiative),
+    _post("/combat/next-turn.php", combat.next_turn),
+    _get("/combat/get-initiative.php", combat.get_initiative),
+    _post("/combat/remove-character.php", combat.remove_character),
+    _post("/combat/remove-monster.php", combat.remove_monster),
+    _post("/combat/clear-initiative.php", combat.clear_initiative),
+    _get("/items/list.php", items.list_items),
     _get("/realtime/poll.php", longpoll.poll),
     WebSocketRoute("/realtime/ws", websocket.realtime_socket),
 ]
 
 # Under one mount, so that /api paths answer 404/405 in the envelope instead of falling through to the
 # client's static files.
-ROUTES: list[BaseRoute] = [Mount("/api", routes=API)]
+ROUTES: list[BaseRoute] = [_get("/images/forum/{name}", forum.serve_image), Mount("/api", routes=API)]

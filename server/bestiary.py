@@ -1,0 +1,85 @@
+"""The bestiary: monster templates, seeded from server/data/monsters.json, read by any logged-in user."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from server import codec
+from server.database import Database, Row
+from server.errors import NotFound
+from server.rules import hit_dice
+
+DATA_PATH = Path(__file__).resolve().parent / "data" / "monsters.json"
+TEMPLATE_FIELDS = (
+    "name",
+    "armor_class",
+    "hit_dice",
+    "move",
+    "attacks",
+    "damage",
+    "morale",
+    "save_as",
+    "alignment",
+    "xp",
+    "treasure_type",
+    "description",
+)
+MONSTER_COLUMNS = "monster_id, " + ", ".join(TEMPLATE_FIELDS)
+
+
+async def load(path: Path = DATA_PATH) -> list[dict[str, Any]]:
+    """The monsters of the data file; a template whose hit dice do not parse stops start-up."""
+    monsters: list[dict[str, Any]] = codec.loads(await asyncio.to_thread(path.read_bytes))["monsters"]
+    for monster in monsters:
+        hit_dice.parse(monster["hit_dice"])
+    return monsters
+
+
+async def seed(db: Database, path: Path = DATA_PATH) -> int:
+    """Insert the data file's monsters that are missing (by name, in any case); returns how many.
+
+    Idempotent, and safe when two processes start at once: the unique index on lower(name) turns the
+    loser's INSERT into a no-op."""
+    monsters = await load(path)
+    known = {row["name"] for row in await db.fetch_all("SELECT lower(name) AS name FROM monsters")}
+    missing = [monster for monster in monsters if monster["name"].lower() not in known]
+    if not missing:
+        return 0
+    columns = ", ".join(TEMPLATE_FIELDS)
+    placeholders = ", ".join(f":{field}" for field in TEMPLATE_FIELDS)
+    async with db.transaction() as tx:
+        for monster in missing:
+            await tx.execute(
+                f"INSERT INTO monsters ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",
+                {field: monster[field] for field in TEMPLATE_FIELDS},
+            )
+    return len(missing)
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') that matches `text` anywhere, taking % and _ literally."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search(db: Database, text: str, limit: int, offset: int) -> tuple[list[Row], int]:
+    """Templates whose name contains `text` (any case), by name; and how many match in all."""
+    where, values = "", {}
+    if text:
+        where = " WHERE lower(name) LIKE :pattern ESCAPE '\\'"
+        values["pattern"] = like_pattern(text)
+    total = await db.fetch_val("SELECT count(*) FROM monsters" + where, values)
+    rows = await db.fetch_all(
+        f"SELECT {MONSTER_COLUMNS} FROM monsters{where} ORDER BY lower(name), monster_id LIMIT :limit OFFSET :offset",
+        {**values, "limit": limit, "offset": offset},
+    )
+    return rows, int(total)
+
+
+async def get(db: Database, monster_id: int) -> Row:
+    row = await db.fetch_one(f"SELECT {MONSTER_COLUMNS} FROM monsters WHERE monster_id = :mid", {"mid": monster_id})
+    if row is None:
+        raise NotFound("Monster not found")
+    return row

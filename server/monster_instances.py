@@ -1,0 +1,248 @@
+"""Monsters on the table of one game session: spawning from the bestiary, the DM's edits, damage and healing.
+
+What a player may know of a monster instance is `player_view`: its name, its template's name and a coarse
+`condition`. Hit points, armour class, notes, treasure, equipment and spells are the DM's alone, in
+answers and in events (players get the event's `player_data`).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from server import bestiary, clock, codec
+from server.accounts import User
+from server.channels.event_log import EventLog
+from server.database import Database, Row, Transaction
+from server.errors import Invalid, NotFound
+from server.game_sessions import require_dm, require_member
+from server.rules import hit_dice
+
+SECRETS = ("equipment", "treasure", "spells")
+INSTANCE_COLUMNS = (
+    "i.instance_id, i.session_id, i.monster_id, m.name AS monster_name, i.instance_name, i.is_named_boss, "
+    "i.current_hp, i.max_hp, i.armor_class, i.dexterity, i.equipment, i.treasure, i.spells, i.notes, "
+    "i.created_at, i.updated_at"
+)
+_FROM = "FROM monster_instances i JOIN monsters m ON m.monster_id = i.monster_id"
+_rng = random.SystemRandom()
+
+
+def condition(current_hp: int, max_hp: int) -> str:
+    """What players are told of a monster's health: "unhurt" at full HP, "wounded" down to half,
+    "badly wounded" below half, "dead" at 0."""
+    if current_hp <= 0:
+        return "dead"
+    if current_hp >= max_hp:
+        return "unhurt"
+    if current_hp * 2 >= max_hp:
+        return "wounded"
+    return "badly wounded"
+
+
+def dm_view(row: Row) -> dict[str, Any]:
+    return {
+        "instance_id": row["instance_id"],
+        "session_id": row["session_id"],
+        "monster_id": row["monster_id"],
+        "monster_name": row["monster_name"],
+        "instance_name": row["instance_name"],
+        "is_named_boss": bool(row["is_named_boss"]),
+        "current_hp": row["current_hp"],
+        "max_hp": row["max_hp"],
+        "armor_class": row["armor_class"],
+        "dexterity": row["dexterity"],
+        **{field: codec.loads(row[field]) for field in SECRETS},
+        "notes": row["notes"],
+        "condition": condition(row["current_hp"], row["max_hp"]),
+        "is_dead": row["current_hp"] <= 0,
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def player_view(row: Row) -> dict[str, Any]:
+    return {
+        "instance_id": row["instance_id"],
+        "instance_name": row["instance_name"],
+        "monster_name": row["monster_name"],
+        "condition": condition(row["current_hp"], row["max_hp"]),
+    }
+
+
+async def _instances(tx: Transaction, where: str, values: dict[str, Any]) -> list[Row]:
+    return await tx.fetch_all(f"SELECT {INSTANCE_COLUMNS} {_FROM} WHERE {where} ORDER BY i.instance_id", values)
+
+
+async def _next_number(tx: Transaction, session_id: int, monster_id: int, monster_name: str) -> int:
+    """Auto-names continue the numbering of this monster in this game session: after Goblin #3, #4."""
+    names = await tx.fetch_all(
+        "SELECT instance_name FROM monster_instances WHERE session_id = :sid AND monster_id = :mid",
+        {"sid": session_id, "mid": monster_id},
+    )
+    pattern = re.compile(re.escape(monster_name) + r" #([0-9]{1,9})")
+    numbers = [int(match[1]) for row in names if (match := pattern.fullmatch(row["instance_name"]))]
+    return max(numbers, default=0) + 1
+
+
+async def create(log: EventLog, dm: User, session_id: int, monster_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """Spawn `fields["count"]` instances of a template. Named bosses keep `instance_name`; the others are
+    "<monster> #N". Hit points are `custom_hp` or rolled per instance from the template's hit dice."""
+    await require_dm(log.db, session_id, dm)
+    monster = await bestiary.get(log.db, monster_id)
+    now = clock.now_text()
+    async with log.change() as change:
+        tx = change.tx
+        # Numbering reads then writes: hold the game session's row so two spawns cannot share a number.
+        await tx.fetch_val(
+            "SELECT session_id FROM game_sessions WHERE session_id = :sid" + tx.for_update, {"sid": session_id}
+        )
+        first = await _next_number(tx, session_id, monster_id, monster["name"])
+        ids = []
+        for offset in range(fields["count"]):
+            hp = fields.get("custom_hp") or hit_dice.roll_hp(monster["hit_dice"], _rng)
+            name = fields["instance_name"] if fields.get("is_named_boss") else f"{monster['name']} #{first + offset}"
+            ids.append(
+                await tx.fetch_val(
+                    "INSERT INTO monster_instances (session_id, monster_id, instance_name, is_named_boss, current_hp, "
+                    "max_hp, armor_class, dexterity, equipment, treasure, spells, notes, created_at, updated_at) "
+                    "VALUES (:sid, :mid, :name, :boss, :hp, :hp, :ac, NULL, :equipment, :treasure, :spells, :notes, "
+                    ":now, :now) RETURNING instance_id",
+                    {
+                        "sid": session_id,
+                        "mid": monster_id,
+                        "name": name,
+                        "boss": int(bool(fields.get("is_named_boss"))),
+                        "hp": hp,
+                        "ac": monster["armor_class"],
+                        **{field: codec.dumps_text(fields.get(field) or {}) for field in SECRETS},
+                        "notes": fields.get("notes") or "",
+                        "now": now,
+                    },
+                )
+            )
+        # The game session's row is held, so nothing else was spawned in it between the first and last id.
+        rows = await _instances(
+            tx,
+            "i.session_id = :sid AND i.instance_id BETWEEN :low AND :high",
+            {"sid": session_id, "low": ids[0], "high": ids[-1]},
+        )
+        await change.record(
+            session_id,
+            "monster_spawned",
+            {"instances": [dm_view(row) for row in rows], "count": len(rows)},
+            player_data={"instances": [player_view(row) for row in rows], "count": len(rows)},
+        )
+    return {
+        "instances": [
+            {
+                "instance_id": row["instance_id"],
+                "instance_name": row["instance_name"],
+                "monster_id": row["monster_id"],
+                "current_hp": row["current_hp"],
+                "max_hp": row["max_hp"],
+                "armor_class": row["armor_class"],
+                "is_named_boss": bool(row["is_named_boss"]),
+            }
+            for row in rows
+        ],
+        "count": len(rows),
+    }
+
+
+async def _session_of(db: Database, instance_id: int) -> int:
+    session_id = await db.fetch_val(
+        "SELECT session_id FROM monster_instances WHERE instance_id = :iid", {"iid": instance_id}
+    )
+    if session_id is None:
+        raise NotFound("Monster instance not found")
+    return int(session_id)
+
+
+async def _locked(tx: Transaction, instance_id: int) -> Row:
+    row = await tx.fetch_one(
+        "SELECT instance_id, current_hp, max_hp FROM monster_instances WHERE instance_id = :iid" + tx.for_update,
+        {"iid": instance_id},
+    )
+    if row is None:
+        raise NotFound("Monster instance not found")
+    full = await _instances(tx, "i.instance_id = :iid", {"iid": instance_id})
+    return full[0]
+
+
+async def update(log: EventLog, dm: User, instance_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """Change only the given fields (instance_name, armor_class, dexterity, equipment, treasure, spells,
+    notes); `dexterity: null` clears it (the monster then rolls initiative at +0)."""
+    if not fields:
+        raise Invalid({"instance_id": "Give at least one field to change"})
+    session_id = await _session_of(log.db, instance_id)
+    await require_dm(log.db, session_id, dm)
+    values = {field: codec.dumps_text(value) if field in SECRETS else value for field, value in fields.items()}
+    async with log.change() as change:
+        await _locked(change.tx, instance_id)
+        assignments = ", ".join(f"{field} = :{field}" for field in values)
+        await change.tx.execute(
+            f"UPDATE monster_instances SET {assignments}, updated_at = :now WHERE instance_id = :iid",
+            {**values, "now": clock.now_text(), "iid": instance_id},
+        )
+        row = (await _instances(change.tx, "i.instance_id = :iid", {"iid": instance_id}))[0]
+        await change.record(session_id, "monster_instance_updated", dm_view(row), player_data=player_view(row))
+    view = dm_view(row)
+    return {
+        key: view[key]
+        for key in ("instance_id", "instance_name", "armor_class", "dexterity", *SECRETS, "notes", "updated_at")
+    }
+
+
+async def update_hp(log: EventLog, dm: User, instance_id: int, damage: int, healing: int) -> dict[str, Any]:
+    """Damage then healing, in one transaction; HP stays within 0..max_hp."""
+    session_id = await _session_of(log.db, instance_id)
+    await require_dm(log.db, session_id, dm)
+    async with log.change() as change:
+        row = await _locked(change.tx, instance_id)
+        old_hp = row["current_hp"]
+        new_hp = max(0, min(row["max_hp"], old_hp - damage + healing))
+        await change.tx.execute(
+            "UPDATE monster_instances SET current_hp = :hp, updated_at = :now WHERE instance_id = :iid",
+            {"hp": new_hp, "now": clock.now_text(), "iid": instance_id},
+        )
+        result = {
+            "instance_id": instance_id,
+            "instance_name": row["instance_name"],
+            "old_hp": old_hp,
+            "current_hp": new_hp,
+            "max_hp": row["max_hp"],
+            "damage": damage,
+            "healing": healing,
+            "is_dead": new_hp <= 0,
+        }
+        await change.record(
+            session_id,
+            "monster_hp_updated",
+            result,
+            player_data={
+                "instance_id": instance_id,
+                "instance_name": row["instance_name"],
+                "condition": condition(new_hp, row["max_hp"]),
+            },
+        )
+    return {**result, "condition": condition(new_hp, row["max_hp"])}
+
+
+async def for_session(
+    db: Database, user: User, session_id: int, limit: int | None = None, offset: int = 0
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """The game session's monster instances as the user may see them (the DM: everything; a player:
+    `player_view`), oldest first; the total; and whether the user is the DM."""
+    member = await require_member(db, session_id, user)
+    total = await db.fetch_val("SELECT count(*) FROM monster_instances WHERE session_id = :sid", {"sid": session_id})
+    page = " LIMIT :limit OFFSET :offset" if limit is not None else ""
+    values: dict[str, Any] = {"sid": session_id}
+    if limit is not None:
+        values.update(limit=limit, offset=offset)
+    rows = await db.fetch_all(
+        f"SELECT {INSTANCE_COLUMNS} {_FROM} WHERE i.session_id = :sid ORDER BY i.instance_id{page}", values
+    )
+    view = dm_view if member.viewer_is_dm else player_view
+    return [view(row) for row in rows], int(total), member.viewer_is_dm

@@ -1,0 +1,177 @@
+"""Forum images on disk: the type is decided from the file's first bytes, the size limit is enforced while
+the bytes arrive, and the file appears under its final name only once it is complete and accepted
+(temporary file, fsync, rename), so a refused or broken upload leaves nothing behind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from server import clock
+from server.accounts import User
+from server.database import Database
+from server.errors import Invalid, TooLarge
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+FORUM_FOLDER = "forum"
+URL_PREFIX = "/images/forum/"
+# Every stored name is ours: random hex and the extension of the detected type. Nothing else is served.
+STORED_NAME = re.compile(r"^[0-9a-f]+\.(jpg|png|gif|webp)$")
+_SNIFF_BYTES = 12  # the longest signature below (WebP) needs 12
+
+
+@dataclass(frozen=True)
+class ImageType:
+    label: str
+    extension: str  # the extension it is stored under
+    content_type: str
+    accepted_extensions: tuple[str, ...]  # the extensions an uploaded file of this type may carry
+
+
+JPEG = ImageType("JPEG", "jpg", "image/jpeg", (".jpg", ".jpeg"))
+PNG = ImageType("PNG", "png", "image/png", (".png",))
+GIF = ImageType("GIF", "gif", "image/gif", (".gif",))
+WEBP = ImageType("WebP", "webp", "image/webp", (".webp",))
+IMAGE_TYPES = (JPEG, PNG, GIF, WEBP)
+_BY_STORED_EXTENSION = {image_type.extension: image_type for image_type in IMAGE_TYPES}
+_BY_UPLOADED_EXTENSION = {ext: image_type for image_type in IMAGE_TYPES for ext in image_type.accepted_extensions}
+
+
+def detect(head: bytes) -> ImageType | None:
+    """The image type by its magic number, or None; the file name and the declared type are not trusted."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return GIF
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    return None
+
+
+def _not_an_image() -> Invalid:
+    return Invalid({"file": "The file is not a JPEG, PNG, GIF or WebP image"})
+
+
+def forum_dir(upload_dir: Path) -> Path:
+    return upload_dir / FORUM_FOLDER
+
+
+class IncomingImage:
+    """One uploaded file being received into a temporary file in the forum folder."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.size = 0
+        self.head = b""
+        self.temp_path: Path | None = None
+        self._file: Any = None
+
+    async def write(self, data: bytes) -> None:
+        """Append bytes; refuses (TooLarge) past MAX_IMAGE_BYTES and (Invalid) as soon as the first bytes
+        show that the file is no image, so neither a huge nor a disguised file is written out."""
+        if not data:
+            return
+        self.size += len(data)
+        if self.size > MAX_IMAGE_BYTES:
+            raise TooLarge(f"The image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+        if len(self.head) < _SNIFF_BYTES:
+            self.head += data[: _SNIFF_BYTES - len(self.head)]
+            if len(self.head) >= _SNIFF_BYTES and detect(self.head) is None:
+                raise _not_an_image()
+        if self._file is None:
+            self._file = await asyncio.to_thread(self._open)
+        await asyncio.to_thread(self._file.write, data)
+
+    def _open(self) -> Any:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=".incoming-", suffix=".part", dir=self.directory)
+        self.temp_path = Path(name)
+        return os.fdopen(handle, "wb")
+
+    def finish(self) -> None:
+        """Flush the temporary file to disk before it is renamed into place."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+    def discard(self) -> None:
+        if self._file is not None and not self._file.closed:
+            self._file.close()
+        if self.temp_path is not None:
+            self.temp_path.unlink(missing_ok=True)
+
+
+@contextlib.asynccontextmanager
+async def receiving(upload_dir: Path) -> AsyncIterator[IncomingImage]:
+    """An IncomingImage whose temporary file is removed on the way out, whatever happened."""
+    image = IncomingImage(forum_dir(upload_dir))
+    try:
+        yield image
+    finally:
+        await asyncio.to_thread(image.discard)
+
+
+def _uploaded_extension(original_name: str) -> str:
+    # Only the extension of the client's file name is used; its directories (../../) are ignored.
+    return PurePosixPath(original_name.replace("\\", "/")).suffix.lower()
+
+
+async def store_forum_image(
+    db: Database, user: User, image: IncomingImage, original_name: str, post_id: int | None
+) -> dict[str, Any]:
+    """Accept the received file if its bytes are an image whose type matches its extension, move it to a
+    random name, and record it in forum_images."""
+    if image.size == 0 or image.temp_path is None:
+        raise Invalid({"file": "The file is empty"})
+    image_type = detect(image.head)
+    if image_type is None:
+        raise _not_an_image()
+    extension = _uploaded_extension(original_name)
+    claimed = _BY_UPLOADED_EXTENSION.get(extension)
+    if claimed is None:
+        raise Invalid({"file": "Only .jpg, .jpeg, .png, .gif and .webp files are accepted"})
+    if claimed is not image_type:
+        raise Invalid({"file": f"The file is a {image_type.label} image but its name ends in {extension}"})
+    await asyncio.to_thread(image.finish)
+    stored_name = f"{secrets.token_hex(16)}.{image_type.extension}"
+    final_path = image.directory / stored_name
+    try:
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO forum_images (user_id, post_id, stored_name, content_type, size_bytes, created_at) "
+                "VALUES (:uid, :post_id, :name, :type, :size, :now)",
+                {
+                    "uid": user.user_id,
+                    "post_id": post_id,
+                    "name": stored_name,
+                    "type": image_type.content_type,
+                    "size": image.size,
+                    "now": clock.now_text(),
+                },
+            )
+            await asyncio.to_thread(os.replace, image.temp_path, final_path)
+    except BaseException:
+        await asyncio.to_thread(final_path.unlink, missing_ok=True)
+        raise
+    return {"url": URL_PREFIX + stored_name, "filename": stored_name}
+
+
+async def forum_image(upload_dir: Path, name: str) -> tuple[Path, str] | None:
+    """The stored file and its Content-Type, or None for a name we never hand out or a missing file."""
+    match = STORED_NAME.match(name)
+    if match is None:
+        return None
+    path = forum_dir(upload_dir) / name
+    if not await asyncio.to_thread(path.is_file):
+        return None
+    return path, _BY_STORED_EXTENSION[match.group(1)].content_type
