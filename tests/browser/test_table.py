@@ -11,7 +11,9 @@ from tests.live import FIGHTER, Client, LiveServer, game_table
 
 async def fight(server: LiveServer) -> tuple[Client, Client, int, dict[str, Any]]:
     dm, (player,), session_id = await game_table(server, players=1)
-    character = await player.ok("/api/character/create.php", {**FIGHTER, "session_id": session_id})
+    # CON 18 (+3): at least 4 HP, so 3 damage never drops the fighter and the screens show plain numbers.
+    body = {**FIGHTER, "constitution": 18, "session_id": session_id}
+    character = await player.ok("/api/character/create.php", body)
     return dm, player, session_id, character
 
 
@@ -117,23 +119,24 @@ async def test_the_player_never_receives_monster_hit_points(browser, server):
     dm_seat, player_seat = await seats(browser, server, dm, player, session_id)
     await expect(player_seat.connection).to_have_text("Live (WebSocket)", timeout=TIMEOUT)
     spawn = dm_seat.page.locator(".panel-monsters form.spawn")
-    await spawn.get_by_label("Search the bestiary").fill("orc")
+    # An ogre (4+1 hit dice: at least 5 HP), so that 1 HP left is always "badly wounded".
+    await spawn.get_by_label("Search the bestiary").fill("ogre")
     await spawn.get_by_role("button", name="Search").click()
-    await spawn.get_by_role("button", name="Spawn Orc", exact=True).click()
-    await expect(dm_seat.page.locator(".panel-monsters li", has_text="Orc #1")).to_be_visible(timeout=TIMEOUT)
-    await expect(player_seat.page.locator(".panel-monsters li", has_text="Orc #1")).to_contain_text(
+    await spawn.get_by_role("button", name="Spawn Ogre", exact=True).click()
+    await expect(dm_seat.page.locator(".panel-monsters li", has_text="Ogre #1")).to_be_visible(timeout=TIMEOUT)
+    await expect(player_seat.page.locator(".panel-monsters li", has_text="Ogre #1")).to_contain_text(
         "unhurt", timeout=TIMEOUT
     )
-    monster_hp = await dm_seat.page.locator(".panel-monsters li", has_text="Orc #1").locator(".hp-text").inner_text()
+    monster_hp = await dm_seat.page.locator(".panel-monsters li", has_text="Ogre #1").locator(".hp-text").inner_text()
     max_hp = int(monster_hp.split("/")[1].split()[0])
-    await deal_damage(dm_seat, "Orc #1", max_hp - 1, panel="monsters")
-    await expect(hp_text(dm_seat, "monsters", "Orc #1")).to_have_text(f"1 / {max_hp} HP", timeout=TIMEOUT)
-    await expect(player_seat.page.locator(".panel-monsters li", has_text="Orc #1")).to_contain_text(
+    await deal_damage(dm_seat, "Ogre #1", max_hp - 1, panel="monsters")
+    await expect(hp_text(dm_seat, "monsters", "Ogre #1")).to_have_text(f"1 / {max_hp} HP", timeout=TIMEOUT)
+    await expect(player_seat.page.locator(".panel-monsters li", has_text="Ogre #1")).to_contain_text(
         "badly wounded", timeout=TIMEOUT
     )
     # The DM adds it to the tracker: the player sees its name in the order, not its numbers.
-    await dm_seat.page.get_by_role("button", name="Add Orc #1 to initiative").click()
-    await expect(player_seat.page.locator(".panel-initiative li", has_text="Orc #1")).to_be_visible(timeout=TIMEOUT)
+    await dm_seat.page.get_by_role("button", name="Add Ogre #1 to initiative").click()
+    await expect(player_seat.page.locator(".panel-initiative li", has_text="Ogre #1")).to_be_visible(timeout=TIMEOUT)
 
     received = await received_by(player_seat)
     assert any("monster_hp_updated" in str(body) for _, body in received)
