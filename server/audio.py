@@ -63,9 +63,9 @@ def _apply(state: dict[str, Any], action: str, fields: dict[str, Any], now: floa
 
 async def control(log: EventLog, dm: User, session_id: int, action: str, fields: dict[str, Any]) -> dict[str, Any]:
     await require_dm(log.db, session_id, dm)
-    async with log.change() as change:
+    async with log.change(session_id) as change:
         raw = await change.tx.fetch_val(
-            "SELECT audio_state FROM game_sessions WHERE session_id = :sid" + change.tx.for_update,
+            "SELECT audio_state FROM game_sessions WHERE session_id = :sid",
             {"sid": session_id},
         )
         state = _apply({**SILENCE, **(codec.loads(raw) if raw else {})}, action, fields, time.time())

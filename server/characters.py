@@ -7,9 +7,9 @@ from typing import Any
 
 from server import clock
 from server.accounts import User
-from server.channels.event_log import EventLog
+from server.channels.event_log import Change, EventLog
 from server.database import Database, Row, Transaction
-from server.errors import Forbidden, Invalid, NotFound
+from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.game_sessions import membership, require_dm, require_member
 from server.rules import classes
 
@@ -54,7 +54,7 @@ async def create(log: EventLog, owner: User, fields: dict[str, Any]) -> dict[str
         await require_member(log.db, session_id, owner)
     max_hp = classes.first_level_hp(fields["class"], fields["constitution"], _rng)
     now = clock.now_text()
-    async with log.change() as change:
+    async with log.change(session_id) as change:
         character_id = await change.tx.fetch_val(
             "INSERT INTO characters (user_id, session_id, character_name, class, alignment, level, "
             "experience_points, current_hp, max_hp, strength, dexterity, constitution, intelligence, wisdom, "
@@ -108,32 +108,50 @@ async def _require_owner_or_dm(tx: Transaction, user: User, row: Row) -> None:
     raise Forbidden("You can only change your own characters")
 
 
+async def _session_of(db: Database, character_id: int) -> int | None:
+    row = await db.fetch_one("SELECT session_id FROM characters WHERE character_id = :cid", {"cid": character_id})
+    if row is None:
+        raise NotFound("Character not found")
+    session_id: int | None = row["session_id"]
+    return session_id
+
+
 async def update_hp(log: EventLog, user: User, character_id: int, damage: int, healing: int) -> dict[str, Any]:
-    async with log.change() as change:
-        row = await _locked(change.tx, character_id)
-        await _require_owner_or_dm(change.tx, user, row)
-        old_hp = row["current_hp"]
-        new_hp = max(0, min(row["max_hp"], old_hp - damage + healing))
-        await change.tx.execute(
-            "UPDATE characters SET current_hp = :hp, updated_at = :now WHERE character_id = :cid",
-            {"hp": new_hp, "now": clock.now_text(), "cid": character_id},
+    for _ in range(3):
+        session_id = await _session_of(log.db, character_id)
+        async with log.change(session_id) as change:
+            row = await _locked(change.tx, character_id)
+            if row["session_id"] != session_id:
+                continue  # it left or joined a game session meanwhile: lock that one instead
+            return await _apply_hp(change, user, row, damage, healing)
+    raise Conflict("The character changed while it was being updated; try again")
+
+
+async def _apply_hp(change: Change, user: User, row: Row, damage: int, healing: int) -> dict[str, Any]:
+    character_id = row["character_id"]
+    await _require_owner_or_dm(change.tx, user, row)
+    old_hp = row["current_hp"]
+    new_hp = max(0, min(row["max_hp"], old_hp - damage + healing))
+    await change.tx.execute(
+        "UPDATE characters SET current_hp = :hp, updated_at = :now WHERE character_id = :cid",
+        {"hp": new_hp, "now": clock.now_text(), "cid": character_id},
+    )
+    if row["session_id"] is not None:
+        await change.record(
+            row["session_id"],
+            "character_hp_updated",
+            {
+                "character_id": character_id,
+                "character_name": row["character_name"],
+                "user_id": row["user_id"],
+                "old_hp": old_hp,
+                "current_hp": new_hp,
+                "max_hp": row["max_hp"],
+                "damage": damage,
+                "healing": healing,
+                "is_dead": new_hp <= 0,
+            },
         )
-        if row["session_id"] is not None:
-            await change.record(
-                row["session_id"],
-                "character_hp_updated",
-                {
-                    "character_id": character_id,
-                    "character_name": row["character_name"],
-                    "user_id": row["user_id"],
-                    "old_hp": old_hp,
-                    "current_hp": new_hp,
-                    "max_hp": row["max_hp"],
-                    "damage": damage,
-                    "healing": healing,
-                    "is_dead": new_hp <= 0,
-                },
-            )
     return {"character_id": character_id, "current_hp": new_hp, "max_hp": row["max_hp"], "is_dead": new_hp <= 0}
 
 
@@ -204,7 +222,7 @@ async def grant_xp(
 ) -> dict[str, Any]:
     """Give every listed character of the DM's game session `xp_amount` XP, in one transaction."""
     await require_dm(log.db, session_id, dm)
-    async with log.change() as change:
+    async with log.change(session_id) as change:
         tx = change.tx
         names = ", ".join(f":c{i}" for i in range(len(character_ids)))
         rows = await tx.fetch_all(

@@ -106,10 +106,10 @@ async def invite_player(log: EventLog, dm: User, session_id: int, username: str)
         raise NotFound("User not found")
     if invitee.user_id == dm.user_id:
         raise Invalid({"username": "The DM cannot invite themselves"})
-    async with log.change() as change:
+    async with log.change(session_id) as change:
         tx = change.tx
         session = await tx.fetch_one(
-            "SELECT max_players FROM game_sessions WHERE session_id = :sid" + tx.for_update, {"sid": session_id}
+            "SELECT max_players FROM game_sessions WHERE session_id = :sid", {"sid": session_id}
         )
         assert session is not None
         current = await tx.fetch_one(
@@ -137,7 +137,7 @@ async def invite_player(log: EventLog, dm: User, session_id: int, username: str)
 
 
 async def accept_invitation(log: EventLog, player: User, session_id: int) -> dict[str, Any]:
-    async with log.change() as change:
+    async with log.change(session_id) as change:
         tx = change.tx
         row = await tx.fetch_one(
             "SELECT status FROM session_players WHERE session_id = :sid AND user_id = :uid" + tx.for_update,
@@ -191,7 +191,7 @@ async def remove_player(log: EventLog, dm: User, session_id: int, user_id: int) 
     await require_dm(log.db, session_id, dm)
     if user_id == dm.user_id:
         raise Invalid({"user_id": "The DM cannot remove themselves"})
-    async with log.change() as change:
+    async with log.change(session_id) as change:
         tx = change.tx
         row = await tx.fetch_one(
             "SELECT p.status, u.username FROM session_players p JOIN users u ON u.user_id = p.user_id "
@@ -241,11 +241,9 @@ async def change_status(log: EventLog, dm: User, session_id: int, action: Litera
     """Start a scheduled game session or end an active one; any other transition is refused."""
     await require_dm(log.db, session_id, dm)
     before, after = _TRANSITIONS[action]
-    async with log.change() as change:
+    async with log.change(session_id) as change:
         tx = change.tx
-        current = await tx.fetch_val(
-            "SELECT status FROM game_sessions WHERE session_id = :sid" + tx.for_update, {"sid": session_id}
-        )
+        current = await tx.fetch_val("SELECT status FROM game_sessions WHERE session_id = :sid", {"sid": session_id})
         if current != before:
             raise BadRequest(
                 f"Only a {before} session can be {'started' if action == 'start' else 'ended'}; this one is {current}"

@@ -79,9 +79,9 @@ async def _change(log: EventLog, dm: User, session_id: int, step: Step) -> dict[
     """Run `step` as the DM in one transaction holding the game session's row; publish the new tracker.
     Answers the tracker plus whatever `step` returned."""
     await require_dm(log.db, session_id, dm)
-    async with log.change() as change:
+    async with log.change(session_id) as change:
         await change.tx.fetch_val(
-            "SELECT round_number FROM game_sessions WHERE session_id = :sid" + change.tx.for_update,
+            "SELECT round_number FROM game_sessions WHERE session_id = :sid",
             {"sid": session_id},
         )
         extra = await step(change.tx, session_id)

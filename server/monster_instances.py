@@ -92,12 +92,9 @@ async def create(log: EventLog, dm: User, session_id: int, monster_id: int, fiel
     await require_dm(log.db, session_id, dm)
     monster = await bestiary.get(log.db, monster_id)
     now = clock.now_text()
-    async with log.change() as change:
+    # Numbering reads then writes: the change holds the game session's row, so two spawns cannot share a number.
+    async with log.change(session_id) as change:
         tx = change.tx
-        # Numbering reads then writes: hold the game session's row so two spawns cannot share a number.
-        await tx.fetch_val(
-            "SELECT session_id FROM game_sessions WHERE session_id = :sid" + tx.for_update, {"sid": session_id}
-        )
         first = await _next_number(tx, session_id, monster_id, monster["name"])
         ids = []
         for offset in range(fields["count"]):
@@ -179,7 +176,7 @@ async def update(log: EventLog, dm: User, instance_id: int, fields: dict[str, An
     session_id = await _session_of(log.db, instance_id)
     await require_dm(log.db, session_id, dm)
     values = {field: codec.dumps_text(value) if field in SECRETS else value for field, value in fields.items()}
-    async with log.change() as change:
+    async with log.change(session_id) as change:
         await _locked(change.tx, instance_id)
         assignments = ", ".join(f"{field} = :{field}" for field in values)
         await change.tx.execute(
@@ -199,7 +196,7 @@ async def update_hp(log: EventLog, dm: User, instance_id: int, damage: int, heal
     """Damage then healing, in one transaction; HP stays within 0..max_hp."""
     session_id = await _session_of(log.db, instance_id)
     await require_dm(log.db, session_id, dm)
-    async with log.change() as change:
+    async with log.change(session_id) as change:
         row = await _locked(change.tx, instance_id)
         old_hp = row["current_hp"]
         new_hp = max(0, min(row["max_hp"], old_hp - damage + healing))

@@ -93,10 +93,14 @@ class Event:
 
 
 class Change:
-    """One transaction that changes the game; the events it records are published after it commits."""
+    """One transaction that changes the game; the events it records are published after it commits.
 
-    def __init__(self, tx: Transaction) -> None:
+    A change to a game session locks that game session's row before anything else (see
+    `EventLog.change`), so every writer takes its locks in the same order and none can deadlock."""
+
+    def __init__(self, tx: Transaction, session_id: int | None = None) -> None:
         self.tx = tx
+        self.session_id = session_id
         self.events: list[Event] = []
 
     async def record(
@@ -109,8 +113,8 @@ class Change:
         user_id: int | None = None,
         player_data: dict[str, Any] | None = None,
     ) -> Event:
-        # Record events after the change's own writes: the game session row is locked last, so
-        # writers never wait on each other in opposite orders.
+        if session_id != self.session_id:
+            raise ValueError(f"a change of game session {self.session_id} cannot record in game session {session_id}")
         event_id = await self.tx.fetch_val(
             "UPDATE game_sessions SET event_head = event_head + 1 WHERE session_id = :sid RETURNING event_head",
             {"sid": session_id},
@@ -140,9 +144,18 @@ class EventLog:
         self._broadcast = broadcast
 
     @asynccontextmanager
-    async def change(self) -> AsyncIterator[Change]:
+    async def change(self, session_id: int | None = None) -> AsyncIterator[Change]:
+        """A transaction that changes the game; given a game session, it may record events in it.
+
+        The game session's row is locked first, before any row the change reads for update: every
+        change in a game session ends by allocating an event_id from that row, so taking it first is
+        what keeps lock order the same everywhere (PostgreSQL; SQLite has one writer anyway)."""
         async with self.db.transaction() as tx:
-            change = Change(tx)
+            change = Change(tx, session_id)
+            if session_id is not None and tx.for_update:
+                await tx.execute(
+                    "SELECT session_id FROM game_sessions WHERE session_id = :sid" + tx.for_update, {"sid": session_id}
+                )
             yield change
         by_session: dict[int, list[Event]] = {}
         for event in change.events:

@@ -53,7 +53,7 @@ async def received(subscriber: Subscriber, count: int) -> list[View]:
 
 
 async def record(hub: Hub, count: int, **options) -> list[Event]:
-    async with hub.event_log.change() as change:
+    async with hub.event_log.change(1) as change:
         return [await change.record(1, "tick", {"n": n}, **options) for n in range(count)]
 
 
@@ -62,7 +62,7 @@ async def record_unpublished(hub: Hub, count: int) -> None:
     from server.channels.event_log import Change
 
     async with hub.event_log.db.transaction() as tx:
-        change = Change(tx)
+        change = Change(tx, 1)
         for n in range(count):
             await change.record(1, "tick", {"n": n})
 
@@ -75,7 +75,7 @@ async def test_events_arriving_out_of_order_are_dispatched_in_order(hub: Hub):
     events = []
     for n in range(2):
         async with hub.event_log.db.transaction() as tx:
-            change = Change(tx)
+            change = Change(tx, 1)
             events.append(await change.record(1, "tick", {"n": n}))
     await hub._on_message(wire.session_channel(1), wire.events_message([events[1]]))
     await hub._on_message(wire.session_channel(1), wire.events_message([events[0]]))
@@ -104,7 +104,7 @@ async def test_a_lost_publish_is_repaired_when_the_next_event_arrives(hub: Hub):
 async def test_each_event_is_encoded_once_per_audience(hub: Hub):
     dms = [await hub.join(1, DM, (1, "u1"), "socket") for _ in range(3)]
     players = [await hub.join(1, PLAYER, (2, "u2"), "socket") for _ in range(3)]
-    async with hub.event_log.change() as change:
+    async with hub.event_log.change(1) as change:
         await change.record(1, "monster_hp_updated", {"current_hp": 3}, player_data={"condition": "wounded"})
     dm_views = [(await received(s, 1))[0] for s in dms]
     player_views = [(await received(s, 1))[0] for s in players]

@@ -264,7 +264,7 @@ async def test_a_slow_reader_is_cut_off_without_hurting_the_others(settings):
 
         async def write() -> None:
             for batch in range(200):  # transactions of 10 events: bursts a reader that keeps up absorbs
-                async with log.change() as change:
+                async with log.change(session_id) as change:
                     for n in range(10):
                         await change.record(session_id, "note", {"n": batch * 10 + n, "filler": filler}, audience="dm")
 
