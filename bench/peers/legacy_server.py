@@ -1,0 +1,182 @@
+"""Benchmark baseline: the legacy server's long-poll (../shared/spec/legacy-wire.md). Each parked
+GET /api/realtime/poll.php re-queries the session_events table once a second until an event newer than
+last_event_id appears or `timeout` passes. POST /api/character/update-hp.php does the same writes as the
+other servers (character HP, event head, one event-log row) and publishes nothing: the poll finds it.
+
+Usage: python legacy_server.py PORT DB_PATH
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+import aiosqlite
+import uvicorn
+
+PORT = int(sys.argv[1])
+DB_PATH = sys.argv[2]
+state: dict = {}
+write_lock = asyncio.Lock()
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+
+
+async def user_of(headers: dict) -> int | None:
+    raw = headers.get(b"cookie", b"").decode()
+    morsel = SimpleCookie(raw).get("sessionToken") if raw else None
+    if morsel is None:
+        return None
+    async with state["reader"].execute("SELECT user_id FROM login_tokens WHERE token = ?", (morsel.value,)) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def respond(send, status: int, body: dict) -> None:
+    raw = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})
+
+
+async def update_hp(user_id: int, character_id: int, damage: int, healing: int):
+    db = state["writer"]
+    async with write_lock:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            async with db.execute(
+                "SELECT c.session_id, c.user_id, c.character_name, c.current_hp, c.max_hp, g.dm_user_id "
+                "FROM characters c JOIN game_sessions g ON g.session_id = c.session_id WHERE c.character_id = ?",
+                (character_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None or user_id not in (row[1], row[5]):
+                await db.execute("ROLLBACK")
+                return None
+            session_id, owner, name, old_hp, max_hp, _ = row
+            new_hp = max(0, min(max_hp, old_hp - damage + healing))
+            at = now()
+            await db.execute(
+                "UPDATE characters SET current_hp = ?, updated_at = ? WHERE character_id = ?",
+                (new_hp, at, character_id),
+            )
+            async with db.execute(
+                "UPDATE game_sessions SET event_head = event_head + 1 WHERE session_id = ? RETURNING event_head",
+                (session_id,),
+            ) as cur:
+                event_id = (await cur.fetchone())[0]
+            data = {
+                "character_id": character_id,
+                "character_name": name,
+                "user_id": owner,
+                "old_hp": old_hp,
+                "current_hp": new_hp,
+                "max_hp": max_hp,
+                "damage": damage,
+                "healing": healing,
+                "is_dead": new_hp <= 0,
+            }
+            await db.execute(
+                "INSERT INTO session_events (session_id, event_id, event_type, event_data, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (session_id, event_id, "character_hp_updated", json.dumps(data), at),
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+    return {"character_id": character_id, "current_hp": new_hp, "max_hp": max_hp, "is_dead": new_hp <= 0}
+
+
+async def poll(session_id: int, last_event_id: int, timeout: float) -> list[dict]:
+    deadline = time.monotonic() + min(timeout, 25)
+    while True:
+        async with state["reader"].execute(
+            "SELECT event_id, event_type, event_data, created_at FROM session_events "
+            "WHERE session_id = ? AND event_id > ? ORDER BY event_id LIMIT 50",
+            (session_id, last_event_id),
+        ) as cur:
+            rows = await cur.fetchall()
+        if rows or time.monotonic() >= deadline:
+            return [
+                {"event_id": r[0], "event_type": r[1], "event_data": json.loads(r[2]), "created_at": r[3]} for r in rows
+            ]
+        await asyncio.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                for name in ("writer", "reader"):
+                    state[name] = await aiosqlite.connect(DB_PATH, isolation_level=None)
+                    for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "busy_timeout = 30000"):
+                        await state[name].execute(f"PRAGMA {pragma}")
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for name in ("writer", "reader"):
+                    await state[name].close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    headers = dict(scope["headers"])
+    user_id = await user_of(headers)
+    if user_id is None:
+        await respond(send, 401, {"status": "error", "error": "authentication_required"})
+        return
+    if scope["path"] == "/api/realtime/poll.php" and scope["method"] == "GET":
+        q = parse_qs(scope["query_string"].decode())
+        session_id = int(q["session_id"][0])
+        last = int(q.get("last_event_id", ["0"])[0])
+        events = await poll(session_id, last, float(q.get("timeout", ["25"])[0]))
+        await respond(
+            send,
+            200,
+            {
+                "status": "success",
+                "message": "OK",
+                "data": {
+                    "session_id": session_id,
+                    "events": events,
+                    "event_count": len(events),
+                    "last_event_id": events[-1]["event_id"] if events else last,
+                    "online_users": [],
+                    "online_count": 0,
+                    "timestamp": int(time.time()),
+                },
+            },
+        )
+    elif scope["path"] == "/api/character/update-hp.php" and scope["method"] == "POST":
+        fields = json.loads(body)
+        result = await update_hp(
+            user_id, int(fields["character_id"]), int(fields.get("damage", 0)), int(fields.get("healing", 0))
+        )
+        if result is None:
+            await respond(send, 403, {"status": "error"})
+        else:
+            await respond(send, 200, {"status": "success", "message": "HP updated successfully", "data": result})
+    else:
+        await respond(send, 404, {"status": "error", "error": "resource_not_found"})
+
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning", lifespan="on")

@@ -1,0 +1,173 @@
+"""Benchmark peer: python-socketio (ASGI) on uvicorn, one room per game session. POST
+/api/character/update-hp.php does the same writes as our server (character HP, the session's event head,
+one event-log row) in one aiosqlite transaction, then emits the same envelope to the room.
+
+Usage: python pysio_server.py PORT DB_PATH
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+import aiosqlite
+import socketio
+import uvicorn
+
+PORT = int(sys.argv[1])
+DB_PATH = sys.argv[2]
+
+sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins="*", logger=False, engineio_logger=False)
+state: dict = {}
+write_lock = asyncio.Lock()
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+
+
+def token_of(cookie_header: str | None) -> str | None:
+    if not cookie_header:
+        return None
+    morsel = SimpleCookie(cookie_header).get("sessionToken")
+    return morsel.value if morsel else None
+
+
+async def user_of(token: str | None) -> int | None:
+    if not token:
+        return None
+    async with state["db"].execute("SELECT user_id FROM login_tokens WHERE token = ?", (token,)) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+@sio.event
+async def connect(sid, environ, auth=None):
+    if await user_of(token_of(environ.get("HTTP_COOKIE"))) is None:
+        raise socketio.exceptions.ConnectionRefusedError("authentication_required")
+    session_id = int(parse_qs(environ.get("QUERY_STRING", "")).get("session_id", ["0"])[0])
+    await sio.enter_room(sid, f"s{session_id}")
+
+
+async def update_hp(user_id: int, character_id: int, damage: int, healing: int):
+    db = state["db"]
+    async with write_lock:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            async with db.execute(
+                "SELECT c.character_id, c.session_id, c.user_id, c.character_name, c.current_hp, c.max_hp, "
+                "g.dm_user_id FROM characters c JOIN game_sessions g ON g.session_id = c.session_id "
+                "WHERE c.character_id = ?",
+                (character_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None or user_id not in (row[2], row[6]):
+                await db.execute("ROLLBACK")
+                return None
+            _, session_id, owner, name, old_hp, max_hp, _ = row
+            new_hp = max(0, min(max_hp, old_hp - damage + healing))
+            at = now()
+            await db.execute(
+                "UPDATE characters SET current_hp = ?, updated_at = ? WHERE character_id = ?",
+                (new_hp, at, character_id),
+            )
+            async with db.execute(
+                "UPDATE game_sessions SET event_head = event_head + 1 WHERE session_id = ? RETURNING event_head",
+                (session_id,),
+            ) as cur:
+                event_id = (await cur.fetchone())[0]
+            data = {
+                "character_id": character_id,
+                "character_name": name,
+                "user_id": owner,
+                "old_hp": old_hp,
+                "current_hp": new_hp,
+                "max_hp": max_hp,
+                "damage": damage,
+                "healing": healing,
+                "is_dead": new_hp <= 0,
+            }
+            await db.execute(
+                "INSERT INTO session_events (session_id, event_id, event_type, event_data, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (session_id, event_id, "character_hp_updated", json.dumps(data), at),
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+    envelope = {"event_id": event_id, "event_type": "character_hp_updated", "event_data": data, "created_at": at}
+    return (
+        session_id,
+        envelope,
+        {"character_id": character_id, "current_hp": new_hp, "max_hp": max_hp, "is_dead": new_hp <= 0},
+    )
+
+
+async def respond(send, status: int, body: dict) -> None:
+    raw = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})
+
+
+async def rest(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                state["db"] = await aiosqlite.connect(DB_PATH, isolation_level=None)
+                for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "busy_timeout = 30000"):
+                    await state["db"].execute(f"PRAGMA {pragma}")
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await state["db"].close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http" or scope["path"] != "/api/character/update-hp.php" or scope["method"] != "POST":
+        await respond(send, 404, {"status": "error", "error": "resource_not_found"})
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    headers = dict(scope["headers"])
+    user_id = await user_of(token_of(headers.get(b"cookie", b"").decode()))
+    if user_id is None:
+        await respond(send, 401, {"status": "error", "error": "authentication_required"})
+        return
+    fields = json.loads(body)
+    result = await update_hp(
+        user_id, int(fields["character_id"]), int(fields.get("damage", 0)), int(fields.get("healing", 0))
+    )
+    if result is None:
+        await respond(send, 403, {"status": "error"})
+        return
+    session_id, envelope, answer = result
+    await sio.emit("event", envelope, room=f"s{session_id}")
+    await respond(send, 200, {"status": "success", "message": "HP updated successfully", "data": answer})
+
+
+app = socketio.ASGIApp(sio, other_asgi_app=rest)
+
+if __name__ == "__main__":
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=PORT,
+        log_level="warning",
+        ws_per_message_deflate=False,
+        lifespan="on",
+        ws_max_size=65536,
+    )
