@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -18,9 +19,18 @@ class _Server(uvicorn.Server):
     """Closes every WebSocket with 1012 and answers parked polls as soon as shutdown starts, instead of
     waiting for them to end by themselves."""
 
-    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+    def __init__(self, config: uvicorn.Config, app: Starlette, *, freeze_after_startup: bool = False) -> None:
         super().__init__(config)
         self._app = app
+        self._freeze_after_startup = freeze_after_startup
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self._freeze_after_startup:
+            # Everything built at start-up lives as long as the process: keep it out of the collector's
+            # full passes, whose pauses otherwise set the latency tail (bench/RESULTS.md).
+            gc.collect()
+            gc.freeze()
 
     async def shutdown(self, sockets: Any = None) -> None:
         await self._app.state.hub.stop()
@@ -48,7 +58,7 @@ def config(settings: Settings, host: str, port: int, **overrides: Any) -> tuple[
 def run(settings: Settings, host: str, port: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn_config, app = config(settings, host, port)
-    _Server(uvicorn_config, app).run()
+    _Server(uvicorn_config, app, freeze_after_startup=True).run()
 
 
 def server(settings: Settings, host: str, port: int, **overrides: Any) -> uvicorn.Server:
