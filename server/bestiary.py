@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-from server import codec
+from server import open_content
 from server.database import Database, Row
 from server.errors import NotFound
 from server.rules import hit_dice
 
-DATA_PATH = Path(__file__).resolve().parent / "data" / "monsters.json"
+DATA_PATH = open_content.DATA_DIR / "monsters.json"
 TEMPLATE_FIELDS = (
     "name",
     "armor_class",
@@ -31,31 +30,15 @@ MONSTER_COLUMNS = "monster_id, " + ", ".join(TEMPLATE_FIELDS)
 
 async def load(path: Path = DATA_PATH) -> list[dict[str, Any]]:
     """The monsters of the data file; a template whose hit dice do not parse stops start-up."""
-    monsters: list[dict[str, Any]] = codec.loads(await asyncio.to_thread(path.read_bytes))["monsters"]
+    monsters = await open_content.read(path, "monsters")
     for monster in monsters:
         hit_dice.parse(monster["hit_dice"])
     return monsters
 
 
 async def seed(db: Database, path: Path = DATA_PATH) -> int:
-    """Insert the data file's monsters that are missing (by name, in any case); returns how many.
-
-    Idempotent, and safe when two processes start at once: the unique index on lower(name) turns the
-    loser's INSERT into a no-op."""
-    monsters = await load(path)
-    known = {row["name"] for row in await db.fetch_all("SELECT lower(name) AS name FROM monsters")}
-    missing = [monster for monster in monsters if monster["name"].lower() not in known]
-    if not missing:
-        return 0
-    columns = ", ".join(TEMPLATE_FIELDS)
-    placeholders = ", ".join(f":{field}" for field in TEMPLATE_FIELDS)
-    async with db.transaction() as tx:
-        for monster in missing:
-            await tx.execute(
-                f"INSERT INTO monsters ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",
-                {field: monster[field] for field in TEMPLATE_FIELDS},
-            )
-    return len(missing)
+    """Insert the data file's monsters that are missing; returns how many."""
+    return await open_content.seed(db, "monsters", TEMPLATE_FIELDS, await load(path))
 
 
 def like_pattern(text: str) -> str:

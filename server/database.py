@@ -78,8 +78,8 @@ def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
     return _PARAMETER.sub(number, sql), tuple(names)
 
 
-class _Queries:
-    """The query surface shared by plain reads and transactions."""
+class _Reads:
+    """The read surface of the database and of transactions, all built on `fetch_all`."""
 
     async def fetch_all(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
         raise NotImplementedError
@@ -91,6 +91,10 @@ class _Queries:
     async def fetch_val(self, sql: str, values: Mapping[str, Any] | None = None) -> Any:
         rows = await self.fetch_all(sql, values)
         return next(iter(rows[0].values())) if rows else None
+
+
+class _Queries(_Reads):
+    """Reads and writes on one connection (writes only ever inside a transaction)."""
 
     async def execute(self, sql: str, values: Mapping[str, Any] | None = None) -> None:
         await self.fetch_all(sql, values)
@@ -131,7 +135,7 @@ class Transaction(_Queries):
         return await self._queries.fetch_all(sql, values)
 
 
-class Database:
+class Database(_Reads):
     def __init__(self, url: str) -> None:
         self.url = url
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
@@ -206,11 +210,3 @@ class Database:
         with _converted_errors():
             async with self._db.connection() as connection:
                 return await _Postgres(connection.raw_connection).fetch_all(sql, values)
-
-    async def fetch_one(self, sql: str, values: Mapping[str, Any] | None = None) -> Row | None:
-        rows = await self.fetch_all(sql, values)
-        return rows[0] if rows else None
-
-    async def fetch_val(self, sql: str, values: Mapping[str, Any] | None = None) -> Any:
-        rows = await self.fetch_all(sql, values)
-        return next(iter(rows[0].values())) if rows else None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
-from server import codec
+from server import open_content
 from server.database import Database, Row
 
-DATA_PATH = Path(__file__).resolve().parent / "data" / "equipment.json"
+DATA_PATH = open_content.DATA_DIR / "equipment.json"
 ITEM_FIELDS = (
     "name",
     "category",
@@ -25,29 +24,12 @@ ITEM_COLUMNS = "item_id, " + ", ".join(ITEM_FIELDS)
 
 
 async def load(path: Path = DATA_PATH) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = codec.loads(await asyncio.to_thread(path.read_bytes))["items"]
-    return items
+    return await open_content.read(path, "items")
 
 
 async def seed(db: Database, path: Path = DATA_PATH) -> int:
-    """Insert the data file's items that are missing (by name, in any case); returns how many.
-
-    Idempotent, and safe when two processes start at once: the unique index on lower(name) turns the
-    loser's INSERT into a no-op."""
-    items = await load(path)
-    known = {row["name"] for row in await db.fetch_all("SELECT lower(name) AS name FROM items")}
-    missing = [item for item in items if item["name"].lower() not in known]
-    if not missing:
-        return 0
-    columns = ", ".join(ITEM_FIELDS)
-    placeholders = ", ".join(f":{field}" for field in ITEM_FIELDS)
-    async with db.transaction() as tx:
-        for item in missing:
-            await tx.execute(
-                f"INSERT INTO items ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",
-                {field: item.get(field) for field in ITEM_FIELDS},
-            )
-    return len(missing)
+    """Insert the data file's items that are missing; returns how many."""
+    return await open_content.seed(db, "items", ITEM_FIELDS, await load(path))
 
 
 def _public(row: Row) -> dict[str, Any]:
