@@ -938,7 +938,7 @@ def write_report(results: dict, path: Path) -> list[list[str]]:
             for k, v in p["buckets"]:
                 w(f"| {k} | {v} |")
             w(
-                "\nThe query layer (server/database.py -> databases -> SQLAlchemy compile -> aiosqlite -> SQLite), "
+                "\nThe query layer (server/database.py -> aiosqlite or asyncpg -> the database), "
                 f"wherever "
                 f"it is called from: **{p['sql_layer_pct']}%** of samples.\n"
             )
