@@ -9,7 +9,7 @@ from typing import Any, Literal
 from server import clock
 from server.accounts import User, find_by_username
 from server.channels.event_log import EventLog, Viewer
-from server.database import Database, Row
+from server.database import Database
 from server.errors import BadRequest, Forbidden, Invalid, NotFound
 
 Role = Literal["dm", "player"]
@@ -63,10 +63,6 @@ async def require_dm(db: Database, session_id: int, user: User) -> Membership:
 
 def viewer(user: User, member: Membership) -> Viewer:
     return Viewer(user.user_id, member.role == "dm")
-
-
-def _public(row: Row) -> dict[str, Any]:
-    return dict(row)
 
 
 async def create(log: EventLog, dm: User, fields: dict[str, Any]) -> dict[str, Any]:
