@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from starlette.requests import Request
 
 from server import codec, login_sessions
@@ -19,11 +19,27 @@ COOKIE_NAME = "sessionToken"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+# The largest whole number a request may carry: ids and counts are 32-bit INTEGER columns on PostgreSQL
+# (and SQLite refuses integers beyond 64 bits), so a larger one is a client error, not a 500.
+MAX_INTEGER = 2**31 - 1
+
+
 class Body(BaseModel):
-    """Base of every request model: surrounding white space is trimmed, unknown fields are ignored.
-    An after-validator that checks several fields together raises server.errors.Invalid directly."""
+    """Base of every request model: surrounding white space is trimmed, unknown fields are ignored,
+    whole numbers stay within MAX_INTEGER. An after-validator that checks several fields together
+    raises server.errors.Invalid directly."""
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _integers_in_range(cls, value: Any, info: ValidationInfo) -> Any:
+        numbers = value if isinstance(value, list) else [value]
+        if any(isinstance(n, int) and not isinstance(n, bool) and abs(n) > MAX_INTEGER for n in numbers):
+            field = cls.model_fields.get(info.field_name or "")
+            label = field.title if field and field.title else str(info.field_name).replace("_", " ").capitalize()
+            raise ValueError(f"{label} must be at most {MAX_INTEGER}")
+        return value
 
 
 def _bounds(model: type[BaseModel], field: str) -> tuple[Any, Any]:

@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import codec, game_sessions, login_sessions
 from server.api.envelope import failure
-from server.api.requests import COOKIE_NAME
+from server.api.requests import COOKIE_NAME, MAX_INTEGER
 from server.audio import current as current_audio
 from server.channels import wire
 from server.channels.hub import Hub, Subscriber, View
@@ -43,7 +43,7 @@ def _positive(value: str | None, default: int | None) -> int | None:
         number = int(value)
     except ValueError:
         return None
-    return number if number >= 0 else None
+    return number if 0 <= number <= MAX_INTEGER else None
 
 
 async def _refuse(websocket: WebSocket, code: int, error: str, message: str) -> None:

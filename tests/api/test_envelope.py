@@ -69,3 +69,17 @@ async def test_health_reports_the_database(clients):
     response = await clients().get("/api/health")
     assert response.status_code == 200
     assert response.json()["data"]["database"] == "sqlite"
+
+
+@pytest.mark.parametrize("number", [2**31, 2**40, -(2**40), 10**30])
+async def test_numbers_beyond_the_database_are_400_not_500(clients, number):
+    client = await clients().register()
+    for path, body in (
+        ("/api/character/update-hp.php", {"character_id": number, "damage": 1}),
+        ("/api/audio/control.php", {"session_id": number, "action": "stop"}),
+        ("/api/character/grant-xp.php", {"session_id": 1, "character_ids": [1, number], "xp_amount": 5}),
+    ):
+        response = await client.post(path, body)
+        assert response.status_code == 400, (path, response.text)
+    poll = await client.get("/api/realtime/poll.php", session_id=number, timeout=0)
+    assert poll.status_code == 400 and "session_id" in poll.json()["errors"]

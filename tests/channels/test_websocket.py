@@ -149,6 +149,7 @@ async def test_refusals_say_why(server: LiveServer, clients):
         (stranger, session_id, 4403, "insufficient_permissions"),
         (dm, 999_999, 4404, "resource_not_found"),
         (dm, 0, 4400, "validation_failed"),
+        (dm, 10**30, 4400, "validation_failed"),
     ]
     for client, sid, code, error in cases:
         socket = await client.socket(sid)
