@@ -147,6 +147,7 @@ class Hub:
         except BaseException:
             self.connections -= 1
             raise
+        channel.idle_since = None  # claimed before any await, so the ticker cannot close it under us
         subscriber = Subscriber(session_id, viewer, member, kind, self.queue_limit)
         if kind == "socket":
             self.presence.socket_joined(session_id, member)
@@ -154,7 +155,6 @@ class Hub:
             self.presence.polled(session_id, member)
         await self._presence_changed(channel)  # before joining: the newcomer's hello carries the list
         channel.subscribers.add(subscriber)
-        channel.idle_since = None
         return subscriber
 
     async def leave(self, subscriber: Subscriber) -> None:
@@ -328,7 +328,7 @@ class Hub:
                 log.exception("hub tick failed")
 
     async def _close_channel(self, channel: SessionChannel) -> None:
-        if channel.subscribers:
+        if channel.subscribers or channel.idle_since is None:
             return
         del self._channels[channel.session_id]
         self.presence.forget(channel.session_id)
