@@ -10,7 +10,15 @@ from starlette.responses import Response
 
 from server import accounts, login_sessions
 from server.api.envelope import success
-from server.api.requests import COOKIE_NAME, Body, authenticated, client_address, json_body, login_session
+from server.api.requests import (
+    COOKIE_NAME,
+    Body,
+    authenticated,
+    client_address,
+    is_https,
+    json_body,
+    login_session,
+)
 from server.rate_limit import count_attempt
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{3,50}$")]
@@ -45,7 +53,7 @@ def _set_cookie(request: Request, response: Response, token: str) -> None:
         max_age=request.app.state.settings.session_lifetime,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=is_https(request),
         path="/",
     )
 

@@ -137,6 +137,14 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def is_https(request: Request) -> bool:
+    """Whether the browser reached us over HTTPS (directly, or through a trusted proxy that says so)."""
+    settings: Settings = request.app.state.settings
+    if settings.trust_forwarded_for and request.headers.get("x-forwarded-proto", "").lower() == "https":
+        return True
+    return request.url.scheme == "https"
+
+
 async def login_session(request: Request) -> LoginSession | None:
     """The request's login session (looked up once per request), or None."""
     if "login_session" not in request.scope:

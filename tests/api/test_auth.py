@@ -211,3 +211,20 @@ async def test_passwords_are_stored_as_argon2id(server: LiveServer, clients):
 async def test_concurrent_registrations_of_one_name_create_one_account(clients):
     answers = await asyncio.gather(*(register(clients()) for _ in range(5)))
     assert sorted(response.status_code for response in answers) == [200, 400, 400, 400, 400]
+
+
+async def test_the_cookie_is_secure_behind_a_trusted_https_proxy_only(settings):
+    body = {"username": "gandalf", "email": "gandalf@example.com", "password": PASSWORD}
+    for trusted, secure in ((False, False), (True, True)):
+        server = await LiveServer(dataclasses.replace(settings, trust_forwarded_for=trusted)).start()
+        client = Client(server)
+        try:
+            response = await client.http.post(
+                "/api/auth/register.php" if not trusted else "/api/auth/login.php",
+                json=body,
+                headers={"X-Forwarded-Proto": "https"},
+            )
+            assert response.status_code == 200, response.text
+            assert ("secure" in response.headers["set-cookie"].lower()) is secure
+        finally:
+            await server.stop()
