@@ -16,16 +16,13 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 import aiosqlite
+import schema
 import uvicorn
 
 PORT = int(sys.argv[1])
 DB_PATH = sys.argv[2]
 state: dict = {}
 write_lock = asyncio.Lock()
-
-
-def now() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
 
 
 async def user_of(headers: dict) -> int | None:
@@ -51,52 +48,7 @@ async def respond(send, status: int, body: dict) -> None:
 
 
 async def update_hp(user_id: int, character_id: int, damage: int, healing: int):
-    db = state["writer"]
-    async with write_lock:
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            async with db.execute(
-                "SELECT c.session_id, c.user_id, c.character_name, c.current_hp, c.max_hp, g.dm_user_id "
-                "FROM characters c JOIN game_sessions g ON g.session_id = c.session_id WHERE c.character_id = ?",
-                (character_id,),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None or user_id not in (row[1], row[5]):
-                await db.execute("ROLLBACK")
-                return None
-            session_id, owner, name, old_hp, max_hp, _ = row
-            new_hp = max(0, min(max_hp, old_hp - damage + healing))
-            at = now()
-            await db.execute(
-                "UPDATE characters SET current_hp = ?, updated_at = ? WHERE character_id = ?",
-                (new_hp, at, character_id),
-            )
-            async with db.execute(
-                "UPDATE game_sessions SET event_head = event_head + 1 WHERE session_id = ? RETURNING event_head",
-                (session_id,),
-            ) as cur:
-                event_id = (await cur.fetchone())[0]
-            data = {
-                "character_id": character_id,
-                "character_name": name,
-                "user_id": owner,
-                "old_hp": old_hp,
-                "current_hp": new_hp,
-                "max_hp": max_hp,
-                "damage": damage,
-                "healing": healing,
-                "is_dead": new_hp <= 0,
-            }
-            await db.execute(
-                "INSERT INTO session_events (session_id, event_id, event_type, event_data, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (session_id, event_id, "character_hp_updated", json.dumps(data), at),
-            )
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-    return {"character_id": character_id, "current_hp": new_hp, "max_hp": max_hp, "is_dead": new_hp <= 0}
+    return await schema.write_hp(state["writer"], write_lock, user_id, character_id, damage, healing)
 
 
 async def poll(session_id: int, last_event_id: int, timeout: float) -> list[dict]:
@@ -173,7 +125,9 @@ async def app(scope, receive, send):
         if result is None:
             await respond(send, 403, {"status": "error"})
         else:
-            await respond(send, 200, {"status": "success", "message": "HP updated successfully", "data": result})
+            await respond(
+                send, 200, {"status": "success", "message": "HP updated successfully", "data": result["answer"]}
+            )
     else:
         await respond(send, 404, {"status": "error", "error": "resource_not_found"})
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 import aiosqlite
+import schema
 import socketio
 import uvicorn
 
@@ -24,10 +24,6 @@ DB_PATH = sys.argv[2]
 sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins="*", logger=False, engineio_logger=False)
 state: dict = {}
 write_lock = asyncio.Lock()
-
-
-def now() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
 
 
 def token_of(cookie_header: str | None) -> str | None:
@@ -54,58 +50,7 @@ async def connect(sid, environ, auth=None):
 
 
 async def update_hp(user_id: int, character_id: int, damage: int, healing: int):
-    db = state["db"]
-    async with write_lock:
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            async with db.execute(
-                "SELECT c.character_id, c.session_id, c.user_id, c.character_name, c.current_hp, c.max_hp, "
-                "g.dm_user_id FROM characters c JOIN game_sessions g ON g.session_id = c.session_id "
-                "WHERE c.character_id = ?",
-                (character_id,),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None or user_id not in (row[2], row[6]):
-                await db.execute("ROLLBACK")
-                return None
-            _, session_id, owner, name, old_hp, max_hp, _ = row
-            new_hp = max(0, min(max_hp, old_hp - damage + healing))
-            at = now()
-            await db.execute(
-                "UPDATE characters SET current_hp = ?, updated_at = ? WHERE character_id = ?",
-                (new_hp, at, character_id),
-            )
-            async with db.execute(
-                "UPDATE game_sessions SET event_head = event_head + 1 WHERE session_id = ? RETURNING event_head",
-                (session_id,),
-            ) as cur:
-                event_id = (await cur.fetchone())[0]
-            data = {
-                "character_id": character_id,
-                "character_name": name,
-                "user_id": owner,
-                "old_hp": old_hp,
-                "current_hp": new_hp,
-                "max_hp": max_hp,
-                "damage": damage,
-                "healing": healing,
-                "is_dead": new_hp <= 0,
-            }
-            await db.execute(
-                "INSERT INTO session_events (session_id, event_id, event_type, event_data, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (session_id, event_id, "character_hp_updated", json.dumps(data), at),
-            )
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-    envelope = {"event_id": event_id, "event_type": "character_hp_updated", "event_data": data, "created_at": at}
-    return (
-        session_id,
-        envelope,
-        {"character_id": character_id, "current_hp": new_hp, "max_hp": max_hp, "is_dead": new_hp <= 0},
-    )
+    return await schema.write_hp(state["db"], write_lock, user_id, character_id, damage, healing)
 
 
 async def respond(send, status: int, body: dict) -> None:
@@ -154,9 +99,8 @@ async def rest(scope, receive, send):
     if result is None:
         await respond(send, 403, {"status": "error"})
         return
-    session_id, envelope, answer = result
-    await sio.emit("event", envelope, room=f"s{session_id}")
-    await respond(send, 200, {"status": "success", "message": "HP updated successfully", "data": answer})
+    await sio.emit("event", result["envelope"], room=f"s{result['session_id']}")
+    await respond(send, 200, {"status": "success", "message": "HP updated successfully", "data": result["answer"]})
 
 
 app = socketio.ASGIApp(sio, other_asgi_app=rest)
