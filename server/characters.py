@@ -86,8 +86,11 @@ async def create(log: EventLog, owner: User, fields: dict[str, Any]) -> dict[str
 
 
 async def _locked(tx: Transaction, character_id: int) -> Row:
+    """The character, locked for this transaction, with the DM of its game session (`dm_user_id`)."""
     row = await tx.fetch_one(
-        f"SELECT {CHARACTER_COLUMNS} FROM characters WHERE character_id = :cid" + tx.for_update,
+        f"SELECT {CHARACTER_COLUMNS}, (SELECT g.dm_user_id FROM game_sessions g "
+        "WHERE g.session_id = characters.session_id) AS dm_user_id "
+        "FROM characters WHERE character_id = :cid" + tx.for_update,
         {"cid": character_id},
     )
     if row is None:
@@ -95,17 +98,10 @@ async def _locked(tx: Transaction, character_id: int) -> Row:
     return row
 
 
-async def _require_owner_or_dm(tx: Transaction, user: User, row: Row) -> None:
+def _require_owner_or_dm(user: User, row: Row) -> None:
     """Owners change their own characters; the DM of the character's game session changes any in it."""
-    if row["user_id"] == user.user_id:
-        return
-    if row["session_id"] is not None:
-        dm_id = await tx.fetch_val(
-            "SELECT dm_user_id FROM game_sessions WHERE session_id = :sid", {"sid": row["session_id"]}
-        )
-        if dm_id == user.user_id:
-            return
-    raise Forbidden("You can only change your own characters")
+    if user.user_id not in (row["user_id"], row["dm_user_id"]):
+        raise Forbidden("You can only change your own characters")
 
 
 async def _session_of(db: Database, character_id: int) -> int | None:
@@ -129,7 +125,7 @@ async def update_hp(log: EventLog, user: User, character_id: int, damage: int, h
 
 async def _apply_hp(change: Change, user: User, row: Row, damage: int, healing: int) -> dict[str, Any]:
     character_id = row["character_id"]
-    await _require_owner_or_dm(change.tx, user, row)
+    _require_owner_or_dm(user, row)
     old_hp = row["current_hp"]
     new_hp = max(0, min(row["max_hp"], old_hp - damage + healing))
     await change.tx.execute(
