@@ -12,39 +12,17 @@ import asyncio
 import json
 import sys
 import time
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 import aiosqlite
 import schema
 import uvicorn
+from peer_http import respond, user_of
 
 PORT = int(sys.argv[1])
 DB_PATH = sys.argv[2]
 state: dict = {}
 write_lock = asyncio.Lock()
-
-
-async def user_of(headers: dict) -> int | None:
-    raw = headers.get(b"cookie", b"").decode()
-    morsel = SimpleCookie(raw).get("sessionToken") if raw else None
-    if morsel is None:
-        return None
-    async with state["reader"].execute("SELECT user_id FROM login_tokens WHERE token = ?", (morsel.value,)) as cur:
-        row = await cur.fetchone()
-    return row[0] if row else None
-
-
-async def respond(send, status: int, body: dict) -> None:
-    raw = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": raw})
 
 
 async def update_hp(user_id: int, character_id: int, damage: int, healing: int):
@@ -91,7 +69,7 @@ async def app(scope, receive, send):
         if not message.get("more_body"):
             break
     headers = dict(scope["headers"])
-    user_id = await user_of(headers)
+    user_id = await user_of(state["reader"], headers.get(b"cookie", b"").decode())
     if user_id is None:
         await respond(send, 401, {"status": "error", "error": "authentication_required"})
         return

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 import aiosqlite
 import schema
 import socketio
 import uvicorn
+from peer_http import respond, user_of
 
 PORT = int(sys.argv[1])
 DB_PATH = sys.argv[2]
@@ -26,24 +26,9 @@ state: dict = {}
 write_lock = asyncio.Lock()
 
 
-def token_of(cookie_header: str | None) -> str | None:
-    if not cookie_header:
-        return None
-    morsel = SimpleCookie(cookie_header).get("sessionToken")
-    return morsel.value if morsel else None
-
-
-async def user_of(token: str | None) -> int | None:
-    if not token:
-        return None
-    async with state["db"].execute("SELECT user_id FROM login_tokens WHERE token = ?", (token,)) as cur:
-        row = await cur.fetchone()
-    return row[0] if row else None
-
-
 @sio.event
 async def connect(sid, environ, auth=None):
-    if await user_of(token_of(environ.get("HTTP_COOKIE"))) is None:
+    if await user_of(state["db"], environ.get("HTTP_COOKIE")) is None:
         raise socketio.exceptions.ConnectionRefusedError("authentication_required")
     session_id = int(parse_qs(environ.get("QUERY_STRING", "")).get("session_id", ["0"])[0])
     await sio.enter_room(sid, f"s{session_id}")
@@ -51,18 +36,6 @@ async def connect(sid, environ, auth=None):
 
 async def update_hp(user_id: int, character_id: int, damage: int, healing: int):
     return await schema.write_hp(state["db"], write_lock, user_id, character_id, damage, healing)
-
-
-async def respond(send, status: int, body: dict) -> None:
-    raw = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": raw})
 
 
 async def rest(scope, receive, send):
@@ -88,7 +61,7 @@ async def rest(scope, receive, send):
         if not message.get("more_body"):
             break
     headers = dict(scope["headers"])
-    user_id = await user_of(token_of(headers.get(b"cookie", b"").decode()))
+    user_id = await user_of(state["db"], headers.get(b"cookie", b"").decode())
     if user_id is None:
         await respond(send, 401, {"status": "error", "error": "authentication_required"})
         return
