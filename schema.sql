@@ -92,8 +92,9 @@ CREATE INDEX IF NOT EXISTS characters_session ON characters (session_id);
 
 -- The durable event log. event_id is gapless per game session and allocated from
 -- game_sessions.event_head inside the transaction of the change it describes.
--- audience: 'session' (everyone; players get player_data when it is set), 'dm', or 'user'
--- (audience_user_id only).
+-- audience: 'session' (everyone; players get player_data when it is set), 'dm', 'user'
+-- (audience_user_id only) or 'users' (the ids in audience_user_ids, stored as ",3,7,"). Members outside
+-- the audience get redacted_data when it is set, else nothing (server/channels/event_log.py, Event).
 CREATE TABLE IF NOT EXISTS session_events (
     session_id INTEGER NOT NULL REFERENCES game_sessions (session_id) ON DELETE CASCADE,
     event_id INTEGER NOT NULL,
@@ -102,6 +103,8 @@ CREATE TABLE IF NOT EXISTS session_events (
     player_data TEXT,
     audience TEXT NOT NULL,
     audience_user_id INTEGER,
+    audience_user_ids TEXT,
+    redacted_data TEXT,
     created_at TEXT NOT NULL,
     PRIMARY KEY (session_id, event_id)
 );

@@ -10,7 +10,7 @@ in the log, and the hub repairs the gap from here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,8 +20,21 @@ from server.channels import wire
 from server.channels.broadcast import Broadcast
 from server.database import Database, Row, Transaction
 
-Audience = Literal["session", "dm", "user"]
+Audience = Literal["session", "dm", "user", "users"]
+# Which form of an event a viewer gets: the full data, the players' form of a session event, or the
+# redacted form that those outside the audience get (e.g. "a blind roll was made", without numbers).
+Form = Literal["full", "player", "redacted"]
 REPLAY_BATCH = 500
+MAX_AUDIENCE_USERS = 200
+
+
+def _stored_user_ids(user_ids: tuple[int, ...]) -> str | None:
+    """audience_user_ids as stored: ",3,7," so that one LIKE ",<id>," finds a member on every database."""
+    return "," + ",".join(str(uid) for uid in user_ids) + "," if user_ids else None
+
+
+def _read_user_ids(stored: str | None) -> tuple[int, ...]:
+    return tuple(int(part) for part in stored.split(",") if part) if stored else ()
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,16 @@ class Viewer:
 
 @dataclass(frozen=True)
 class Event:
+    """One entry of the log, and who may see which form of it.
+
+    Audience: "session" (every member), "dm" (the game session's DM), "user" (audience_user_id), or
+    "users" (exactly the members listed in audience_user_ids; list the DM there if the DM is to see it).
+    Forms: a member of the audience gets event_data, except that a player gets player_data when it is
+    set (monster HP hidden from players). Everyone else in the game session gets redacted_data when it is
+    set (say, "a blind roll was made") and nothing at all when it is None. Both transports, replay and
+    live, choose the form through `form_for`, so a secret never leaves the server for a viewer outside
+    its audience."""
+
     session_id: int
     event_id: int
     event_type: str
@@ -44,23 +67,41 @@ class Event:
     audience_user_id: int | None = None
     # What players see of a session event when it differs from what the DM sees (e.g. monster HP).
     player_data: dict[str, Any] | None = None
+    audience_user_ids: tuple[int, ...] = ()
+    # What the rest of the game session sees of an event whose audience excludes them; None: nothing.
+    redacted_data: dict[str, Any] | None = None
 
-    def visible_to(self, viewer: Viewer) -> bool:
+    def in_audience(self, viewer: Viewer) -> bool:
         if self.audience == "session":
             return True
         if self.audience == "dm":
             return viewer.is_dm
+        if self.audience == "users":
+            return viewer.user_id in self.audience_user_ids
         return viewer.user_id == self.audience_user_id
 
-    def envelope(self, for_dm: bool) -> dict[str, Any]:
-        """The event as both transports send it."""
-        data = self.event_data if for_dm or self.player_data is None else self.player_data
+    def form_for(self, viewer: Viewer) -> Form | None:
+        """The form of this event that `viewer` gets; None when they get nothing."""
+        if self.in_audience(viewer):
+            return "player" if self.player_data is not None and not viewer.is_dm else "full"
+        return "redacted" if self.redacted_data is not None else None
+
+    def visible_to(self, viewer: Viewer) -> bool:
+        return self.form_for(viewer) is not None
+
+    def envelope(self, form: Form) -> dict[str, Any]:
+        """The event, in one of its forms, as both transports send it."""
+        data = {"full": self.event_data, "player": self.player_data, "redacted": self.redacted_data}[form]
         return {
             "event_id": self.event_id,
             "event_type": self.event_type,
             "event_data": data,
             "created_at": self.created_at,
         }
+
+    def envelope_for(self, viewer: Viewer) -> dict[str, Any] | None:
+        form = self.form_for(viewer)
+        return None if form is None else self.envelope(form)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -71,12 +112,14 @@ class Event:
             "player_data": self.player_data,
             "audience": self.audience,
             "audience_user_id": self.audience_user_id,
+            "audience_user_ids": list(self.audience_user_ids),
+            "redacted_data": self.redacted_data,
             "created_at": self.created_at,
         }
 
     @classmethod
     def from_wire(cls, item: dict[str, Any]) -> Event:
-        return cls(**item)
+        return cls(**{**item, "audience_user_ids": tuple(item.get("audience_user_ids") or ())})
 
     @classmethod
     def from_row(cls, row: Row) -> Event:
@@ -89,6 +132,8 @@ class Event:
             audience=row["audience"],
             audience_user_id=row["audience_user_id"],
             player_data=None if row["player_data"] is None else codec.loads(row["player_data"]),
+            audience_user_ids=_read_user_ids(row["audience_user_ids"]),
+            redacted_data=None if row["redacted_data"] is None else codec.loads(row["redacted_data"]),
         )
 
 
@@ -112,17 +157,37 @@ class Change:
         audience: Audience = "session",
         user_id: int | None = None,
         player_data: dict[str, Any] | None = None,
+        user_ids: Iterable[int] = (),
+        redacted_data: dict[str, Any] | None = None,
     ) -> Event:
+        """Append an event (see `Event` for audiences and forms). audience="users" takes `user_ids`."""
         if session_id != self.session_id:
             raise ValueError(f"a change of game session {self.session_id} cannot record in game session {session_id}")
+        members = tuple(sorted(set(user_ids)))
+        if (audience == "users") != bool(members) or len(members) > MAX_AUDIENCE_USERS:
+            raise ValueError(f"audience 'users' takes 1 to {MAX_AUDIENCE_USERS} user ids, and no other audience any")
+        if audience == "session" and redacted_data is not None:
+            raise ValueError("an event for the whole game session has no redacted form")
         event_id = await self.tx.fetch_val(
             "UPDATE game_sessions SET event_head = event_head + 1 WHERE session_id = :sid RETURNING event_head",
             {"sid": session_id},
         )
-        event = Event(session_id, event_id, event_type, event_data, clock.now_text(), audience, user_id, player_data)
+        event = Event(
+            session_id,
+            event_id,
+            event_type,
+            event_data,
+            clock.now_text(),
+            audience,
+            user_id,
+            player_data,
+            members,
+            redacted_data,
+        )
         await self.tx.execute(
             "INSERT INTO session_events (session_id, event_id, event_type, event_data, player_data, audience, "
-            "audience_user_id, created_at) VALUES (:sid, :eid, :type, :data, :player_data, :audience, :uid, :at)",
+            "audience_user_id, audience_user_ids, redacted_data, created_at) VALUES (:sid, :eid, :type, :data, "
+            ":player_data, :audience, :uid, :uids, :redacted, :at)",
             {
                 "sid": session_id,
                 "eid": event_id,
@@ -131,6 +196,8 @@ class Change:
                 "player_data": None if player_data is None else codec.dumps_text(player_data),
                 "audience": audience,
                 "uid": user_id,
+                "uids": _stored_user_ids(members),
+                "redacted": None if redacted_data is None else codec.dumps_text(redacted_data),
                 "at": event.created_at,
             },
         )
@@ -181,7 +248,8 @@ class EventLog:
         """Events after `after` (and up to `until`), oldest first; only those `viewer` may see, if given."""
         sql = (
             "SELECT session_id, event_id, event_type, event_data, player_data, audience, audience_user_id, "
-            "created_at FROM session_events WHERE session_id = :sid AND event_id > :after"
+            "audience_user_ids, redacted_data, created_at FROM session_events "
+            "WHERE session_id = :sid AND event_id > :after"
         )
         values: dict[str, Any] = {"sid": session_id, "after": after, "limit": limit}
         if until is not None:
@@ -190,8 +258,9 @@ class EventLog:
         if viewer is not None:
             sql += (
                 " AND (audience = 'session' OR (audience = 'dm' AND :is_dm = 1)"
-                " OR (audience = 'user' AND audience_user_id = :uid))"
+                " OR (audience = 'user' AND audience_user_id = :uid)"
+                " OR (audience = 'users' AND audience_user_ids LIKE :member) OR redacted_data IS NOT NULL)"
             )
-            values.update(is_dm=int(viewer.is_dm), uid=viewer.user_id)
+            values.update(is_dm=int(viewer.is_dm), uid=viewer.user_id, member=f"%,{viewer.user_id},%")
         rows = await self.db.fetch_all(sql + " ORDER BY event_id LIMIT :limit", values)
         return [Event.from_row(row) for row in rows]

@@ -6,7 +6,7 @@ event that arrives ahead of its predecessors is held while the missing ones are 
 A periodic sweep and every broadcast reconnect compare the log's head with what was dispatched, so an
 event whose publish was lost still arrives.
 
-Each event is encoded once per audience (the DM's view, the players' view), not once per connection.
+Each event is encoded once per form (full, players', redacted: see `Event`), not once per connection.
 Every subscriber has a bounded queue; one that falls behind is closed with CLOSE_FELL_BEHIND and
 resumes from its last event_id.
 """
@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from server.channels import wire
 from server.channels.broadcast import Broadcast
-from server.channels.event_log import Event, EventLog, Viewer
+from server.channels.event_log import Event, EventLog, Form, Viewer
 from server.channels.presence import ANNOUNCE_EVERY, Member, Presence
 from server.errors import Unavailable
 
@@ -37,9 +37,9 @@ class View:
 
     __slots__ = ("_frame", "envelope", "event_id")
 
-    def __init__(self, event: Event, for_dm: bool) -> None:
+    def __init__(self, event: Event, form: Form) -> None:
         self.event_id = event.event_id
-        self.envelope = event.envelope(for_dm)
+        self.envelope = event.envelope(form)
         self._frame: str | None = None
 
     @property
@@ -246,11 +246,14 @@ class Hub:
             channel.head = first
 
     def _fan_out(self, channel: SessionChannel, event: Event) -> None:
-        dm_view = View(event, for_dm=True)
-        player_view = dm_view if event.player_data is None else View(event, for_dm=False)
+        views: dict[Form, View] = {}
         for subscriber in list(channel.subscribers):
-            if event.visible_to(subscriber.viewer):
-                subscriber.offer(dm_view if subscriber.viewer.is_dm else player_view)
+            form = event.form_for(subscriber.viewer)
+            if form is not None:
+                view = views.get(form)
+                if view is None:
+                    view = views[form] = View(event, form)
+                subscriber.offer(view)
         if event.event_type == "player_removed":
             self._close_user(
                 int(event.event_data["user_id"]),

@@ -35,10 +35,11 @@ async def poll(request: Request) -> Response:
     subscriber = await hub.join(params.session_id, viewer, (login.user.user_id, login.user.username), "poll")
     try:
         events = [
-            event.envelope(viewer.is_dm)
+            envelope
             for event in await hub.event_log.since(
                 params.session_id, params.last_event_id, viewer=viewer, limit=MAX_EVENTS
             )
+            if (envelope := event.envelope_for(viewer)) is not None
         ]
         if not events and subscriber.closed is None:
             with contextlib.suppress(TimeoutError):

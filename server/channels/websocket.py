@@ -119,7 +119,9 @@ async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: s
     while cursor < head:
         events = await hub.event_log.since(session_id, cursor, viewer=subscriber.viewer, until=head)
         for event in events:
-            await websocket.send_text(wire.event_frame(event.envelope(subscriber.viewer.is_dm)))
+            envelope = event.envelope_for(subscriber.viewer)
+            if envelope is not None:
+                await websocket.send_text(wire.event_frame(envelope))
         if len(events) == 0:
             break
         cursor = events[-1].event_id

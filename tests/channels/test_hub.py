@@ -125,6 +125,43 @@ async def test_audiences(hub: Hub):
     assert [v.event_id for v in await received(player, 2)] == [2, 3]
 
 
+OTHER = Viewer(user_id=3, is_dm=False)
+
+
+async def test_an_audience_of_users_and_the_redacted_form_for_the_rest(hub: Hub):
+    """Live and in replay alike: the listed users get the full form, the rest the redacted form or nothing."""
+    viewers = (DM, PLAYER, OTHER)
+    subscribers = [await hub.join(1, v, (v.user_id, f"u{v.user_id}"), "socket") for v in viewers]
+    async with hub.event_log.change(1) as change:
+        await change.record(1, "dice_rolled", {"total": "canary-1"}, audience="users", user_ids=[1, 2])
+        await change.record(
+            1, "dice_rolled", {"total": "canary-2"}, audience="users", user_ids=[1], redacted_data={"hidden": True}
+        )
+        await change.record(1, "tick", {})
+    expected = {
+        1: [(1, {"total": "canary-1"}), (2, {"total": "canary-2"}), (3, {})],
+        2: [(1, {"total": "canary-1"}), (2, {"hidden": True}), (3, {})],
+        3: [(2, {"hidden": True}), (3, {})],
+    }
+    for viewer, subscriber in zip(viewers, subscribers, strict=True):
+        live = await received(subscriber, len(expected[viewer.user_id]))
+        assert [(v.event_id, v.envelope["event_data"]) for v in live] == expected[viewer.user_id]
+        replay = [e.envelope_for(viewer) for e in await hub.event_log.since(1, 0, viewer=viewer)]
+        assert [(e["event_id"], e["event_data"]) for e in replay if e] == expected[viewer.user_id]
+    # A user id that is a prefix or suffix of a member's is no member (the stored list is ",1,2,").
+    assert [e.event_id for e in await hub.event_log.since(1, 0, viewer=Viewer(12, False))] == [2, 3]
+
+
+async def test_an_audience_of_users_needs_users_and_a_session_event_has_no_redacted_form(hub: Hub):
+    async with hub.event_log.change(1) as change:
+        with pytest.raises(ValueError):
+            await change.record(1, "x", {}, audience="users")
+        with pytest.raises(ValueError):
+            await change.record(1, "x", {}, user_ids=[1])
+        with pytest.raises(ValueError):
+            await change.record(1, "x", {}, redacted_data={})
+
+
 async def test_a_subscriber_that_falls_behind_is_closed_not_grown(hub: Hub):
     hub.queue_limit = 5
     subscriber = await hub.join(1, DM, (1, "u1"), "socket")
