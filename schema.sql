@@ -92,7 +92,7 @@ CREATE INDEX IF NOT EXISTS characters_session ON characters (session_id);
 
 -- The durable event log. event_id is gapless per game session and allocated from
 -- game_sessions.event_head inside the transaction of the change it describes.
--- audience: 'session' (everyone; players get player_data when it is set), 'dm', 'user'
+-- audience: 'session' (everyone; players get player_data when it is set), 'dm', 'players', 'user'
 -- (audience_user_id only) or 'users' (the ids in audience_user_ids, stored as ",3,7,"). Members outside
 -- the audience get redacted_data when it is set, else nothing (server/channels/event_log.py, Event).
 CREATE TABLE IF NOT EXISTS session_events (

@@ -20,7 +20,7 @@ from server.channels import wire
 from server.channels.broadcast import Broadcast
 from server.database import Database, Row, Transaction
 
-Audience = Literal["session", "dm", "user", "users"]
+Audience = Literal["session", "dm", "players", "user", "users"]
 # Which form of an event a viewer gets: the full data, the players' form of a session event, or the
 # redacted form that those outside the audience get (e.g. "a blind roll was made", without numbers).
 Form = Literal["full", "player", "redacted"]
@@ -50,8 +50,11 @@ class Viewer:
 class Event:
     """One entry of the log, and who may see which form of it.
 
-    Audience: "session" (every member), "dm" (the game session's DM), "user" (audience_user_id), or
-    "users" (exactly the members listed in audience_user_ids; list the DM there if the DM is to see it).
+    Audience: "session" (every member), "dm" (the game session's DM), "players" (every player, not the
+    DM: whoever is a player when it is read, so a later joiner's replay has it too), "user"
+    (audience_user_id), or "users" (exactly the members listed in audience_user_ids; list the DM there
+    if the DM is to see it). One change that reads differently to the DM and to the players (a token
+    the DM moves out of the fog is, to players, one that appears) records one event for each.
     Forms: a member of the audience gets event_data, except that a player gets player_data when it is
     set (monster HP hidden from players). Everyone else in the game session gets redacted_data when it is
     set (say, "a blind roll was made") and nothing at all when it is None. Both transports, replay and
@@ -76,6 +79,8 @@ class Event:
             return True
         if self.audience == "dm":
             return viewer.is_dm
+        if self.audience == "players":
+            return not viewer.is_dm
         if self.audience == "users":
             return viewer.user_id in self.audience_user_ids
         return viewer.user_id == self.audience_user_id
@@ -258,6 +263,7 @@ class EventLog:
         if viewer is not None:
             sql += (
                 " AND (audience = 'session' OR (audience = 'dm' AND :is_dm = 1)"
+                " OR (audience = 'players' AND :is_dm = 0)"
                 " OR (audience = 'user' AND audience_user_id = :uid)"
                 " OR (audience = 'users' AND audience_user_ids LIKE :member) OR redacted_data IS NOT NULL)"
             )

@@ -162,6 +162,25 @@ async def test_an_audience_of_users_needs_users_and_a_session_event_has_no_redac
             await change.record(1, "x", {}, redacted_data={})
 
 
+async def test_the_players_audience_reaches_every_player_and_not_the_dm_live_and_in_replay(hub: Hub):
+    dm = await hub.join(1, DM, (1, "u1"), "socket")
+    player = await hub.join(1, PLAYER, (2, "u2"), "socket")
+    async with hub.event_log.change(1) as change:
+        await change.record(1, "map_token_moved", {"token_id": 7, "label": "canary"}, audience="dm")
+        await change.record(1, "map_token_added", {"token_id": 7}, audience="players")
+        await change.record(1, "tick", {})
+    assert [(v.event_id, v.envelope["event_type"]) for v in await received(dm, 2)] == [
+        (1, "map_token_moved"),
+        (3, "tick"),
+    ]
+    assert [(v.event_id, v.envelope["event_type"]) for v in await received(player, 2)] == [
+        (2, "map_token_added"),
+        (3, "tick"),
+    ]
+    assert [e.event_id for e in await hub.event_log.since(1, 0, viewer=DM)] == [1, 3]
+    assert [e.event_id for e in await hub.event_log.since(1, 0, viewer=PLAYER)] == [2, 3]
+
+
 async def test_a_subscriber_that_falls_behind_is_closed_not_grown(hub: Hub):
     hub.queue_limit = 5
     subscriber = await hub.join(1, DM, (1, "u1"), "socket")
