@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,14 @@ from server.errors import Invalid, Unauthenticated
 from server.passwords import hash_password, verify_password
 
 BAD_CREDENTIALS = "Invalid username/email or password"
+# What an account's name, email and password may be (the API's request model uses the same).
+USERNAME_PATTERN = r"^[A-Za-z0-9_-]{3,50}$"
+USERNAME_RULE = "3-50 letters, digits, _ or -"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_RULE = "a valid email address"
+MAX_EMAIL = 255
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
 
 
 @dataclass(frozen=True)
@@ -48,10 +57,25 @@ async def _taken_fields(db: Database, username: str, email: str) -> dict[str, st
     return taken
 
 
+def _rule_breaches(username: str, email: str, password: str) -> dict[str, str]:
+    breaches = {}
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        breaches["username"] = f"Username must be {USERNAME_RULE}"
+    if len(email) > MAX_EMAIL or not re.fullmatch(EMAIL_PATTERN, email):
+        breaches["email"] = f"Email must be {EMAIL_RULE}"
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        breaches["password"] = f"Password must be between {MIN_PASSWORD} and {MAX_PASSWORD} characters"
+    return breaches
+
+
 async def create_user(
     db: Database, username: str, email: str, password: str, *, is_moderator: bool = False, is_active: bool = True
 ) -> User:
-    """Create an account; a username or email already in use (in any letter case) is `Invalid`."""
+    """Create an account. A name, email or password outside the rules above, or a username or email
+    already in use (in any letter case), is `Invalid`."""
+    breaches = _rule_breaches(username, email, password)
+    if breaches:
+        raise Invalid(breaches)
     taken = await _taken_fields(db, username, email)
     if taken:
         raise Invalid(taken)

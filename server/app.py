@@ -14,10 +14,11 @@ from starlette.staticfiles import StaticFiles
 from server import bestiary, items
 from server.api.envelope import EXCEPTION_HANDLERS
 from server.api.routes import ROUTES
-from server.channels.broadcast import Broadcast
-from server.channels.event_log import EventLog
+from server.broadcast import Broadcast
 from server.channels.hub import Hub
 from server.database import Database
+from server.event_log import EventLog
+from server.services import Services
 from server.settings import Settings
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
@@ -41,6 +42,7 @@ def create_app(settings: Settings) -> Starlette:
     broadcast = Broadcast(settings.broadcast_url)
     event_log = EventLog(db, broadcast)
     hub = Hub(event_log, broadcast, max_connections=settings.max_connections, queue_limit=settings.send_queue_limit)
+    services = Services(settings, db, event_log, hub)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -49,7 +51,7 @@ def create_app(settings: Settings) -> Starlette:
             await db.apply_schema()
             await bestiary.seed(db)
             await items.seed(db)
-            app.state.secret_key = await _secret_key(db, settings.secret_key)
+            services.secret_key = await _secret_key(db, settings.secret_key)
             await broadcast.connect()
             await hub.start()
             yield
@@ -62,8 +64,5 @@ def create_app(settings: Settings) -> Starlette:
     if CLIENT_DIR.is_dir():
         routes.append(Mount("/", StaticFiles(directory=CLIENT_DIR, html=True), name="client"))
     app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
-    app.state.settings = settings
-    app.state.db = db
-    app.state.event_log = event_log
-    app.state.hub = hub
+    app.state.services = services
     return app

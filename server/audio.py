@@ -7,9 +7,9 @@ from typing import Any
 
 from server import codec
 from server.accounts import User
-from server.channels.event_log import EventLog
 from server.database import Database
 from server.errors import Invalid
+from server.event_log import EventLog
 from server.game_sessions import require_dm
 
 SILENCE: dict[str, Any] = {

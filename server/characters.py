@@ -7,9 +7,9 @@ from typing import Any
 
 from server import clock
 from server.accounts import User
-from server.channels.event_log import Change, EventLog
 from server.database import Database, Row, Transaction
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.event_log import Change, EventLog
 from server.game_sessions import membership, require_dm, require_member
 from server.rules import classes
 

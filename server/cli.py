@@ -9,8 +9,6 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from server import accounts
-from server.api.auth import Registration
-from server.api.requests import validate
 from server.database import Database
 from server.errors import DomainError, Invalid
 from server.settings import ConfigError, Settings, from_environment
@@ -48,17 +46,18 @@ async def _with_database(settings: Settings, work):  # type: ignore[no-untyped-d
 
 
 async def _create_user(db: Database, args: argparse.Namespace) -> None:
-    fields = validate(Registration, {"username": args.username, "email": args.email, "password": args.password})
+    # Trimmed as the API trims them, so the account can log in through it with what was typed here.
+    username, email, password = args.username.strip(), args.email.strip(), args.password.strip()
     user = await accounts.create_user(
-        db, fields.username, fields.email, fields.password, is_moderator=args.moderator, is_active=not args.inactive
+        db, username, email, password, is_moderator=args.moderator, is_active=not args.inactive
     )
     print(f"created user {user.username} (id {user.user_id})")
 
 
 async def _create_demo(db: Database) -> None:
     from server import game_sessions
-    from server.channels.broadcast import Broadcast
-    from server.channels.event_log import EventLog
+    from server.broadcast import Broadcast
+    from server.event_log import EventLog
 
     if await accounts.find_by_username(db, "demo_dm") is not None:
         print("demo accounts exist already (demo_dm, demo_player1, demo_player2); their passwords were shown once")

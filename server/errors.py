@@ -1,12 +1,17 @@
-"""The one error family of the domain. `server/api/envelope.py` maps each to a status and envelope."""
+"""The one error family of the domain, and the one table that says what each error is on the wire.
+
+Domain code raises these and knows nothing of HTTP or WebSockets. `KINDS` maps each class to its machine
+code (the `error` field of the envelope and of a WebSocket error frame), its HTTP status
+(server/api/envelope.py) and the code a WebSocket is closed with (server/channels/websocket.py).
+A subclass without its own row takes its nearest ancestor's.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class DomainError(Exception):
-    status = 400
-    code = "bad_request"
-
     def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -14,69 +19,88 @@ class DomainError(Exception):
 
 
 class Invalid(DomainError):
-    status = 400
-    code = "validation_failed"
+    """Input the rules refuse, with a message per field."""
 
     def __init__(self, errors: dict[str, str], message: str = "Validation failed") -> None:
         super().__init__(message, errors)
 
 
 class BadRequest(DomainError):
-    status = 400
-    code = "bad_request"
+    pass
 
 
 class Unauthenticated(DomainError):
-    status = 401
-    code = "authentication_required"
-
     def __init__(self, message: str = "Unauthorized") -> None:
         super().__init__(message)
 
 
 class Forbidden(DomainError):
-    status = 403
-    code = "insufficient_permissions"
+    pass
 
 
 class CsrfRejected(Forbidden):
-    code = "csrf_token_invalid"
+    pass
+
+
+class OriginRefused(Forbidden):
+    """A browser on another site tried to open a realtime connection with the user's cookie."""
 
 
 class NotFound(DomainError):
-    status = 404
-    code = "resource_not_found"
-
-
-class MethodNotAllowed(DomainError):
-    status = 405
-    code = "method_not_allowed"
+    pass
 
 
 class Conflict(DomainError):
-    status = 409
-    code = "conflict"
+    pass
 
 
 class TooLarge(DomainError):
-    status = 413
-    code = "payload_too_large"
+    pass
 
 
 class UnsupportedMediaType(DomainError):
-    status = 415
-    code = "unsupported_media_type"
+    pass
 
 
 class RateLimited(DomainError):
-    status = 429
-    code = "rate_limit_exceeded"
-
     def __init__(self, retry_after: int, message: str = "Too many attempts. Please try again later.") -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
 class Unavailable(DomainError):
-    status = 503
-    code = "service_unavailable"
+    pass
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str  # machine code, as the API documents it
+    http_status: int
+    # WebSocket close code: an RFC 6455 one, or 4000 + the HTTP status where that is not one of the
+    # codes that end a socket without an error (server/wire.py: 4408, 4409, 4410).
+    close_code: int
+
+
+KINDS: dict[type[DomainError], Kind] = {
+    DomainError: Kind("bad_request", 400, 4400),
+    Invalid: Kind("validation_failed", 400, 4400),
+    BadRequest: Kind("bad_request", 400, 4400),
+    Unauthenticated: Kind("authentication_required", 401, 4401),
+    Forbidden: Kind("insufficient_permissions", 403, 4403),
+    CsrfRejected: Kind("csrf_token_invalid", 403, 4403),
+    OriginRefused: Kind("origin_not_allowed", 403, 4403),
+    NotFound: Kind("resource_not_found", 404, 4404),
+    Conflict: Kind("conflict", 409, 4400),
+    TooLarge: Kind("payload_too_large", 413, 1009),
+    UnsupportedMediaType: Kind("unsupported_media_type", 415, 4415),
+    RateLimited: Kind("rate_limit_exceeded", 429, 4429),
+    Unavailable: Kind("service_unavailable", 503, 1013),
+}
+
+
+def kind(error: DomainError) -> Kind:
+    """The row of `KINDS` for this error (its class's, or its nearest ancestor's)."""
+    for cls in type(error).__mro__:
+        if cls in KINDS:
+            return KINDS[cls]
+    raise TypeError(f"{type(error).__name__} is not a DomainError")  # pragma: no cover - DomainError has a row

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from server import clock
 from server.accounts import User, find_by_username
-from server.channels.event_log import EventLog, Viewer
 from server.database import Database
 from server.errors import BadRequest, Forbidden, Invalid, NotFound
+from server.event_log import EventLog, Viewer
 
 Role = Literal["dm", "player"]
 SESSION_COLUMNS = (

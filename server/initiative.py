@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from server import clock
 from server.accounts import User
-from server.channels.event_log import EventLog
 from server.database import Database, Row, Transaction
 from server.errors import Invalid, NotFound
+from server.event_log import EventLog
 from server.game_sessions import require_dm, require_member
 from server.rules import initiative as initiative_rules
 
@@ -80,10 +80,6 @@ async def _change(log: EventLog, dm: User, session_id: int, step: Step) -> dict[
     Answers the tracker plus whatever `step` returned."""
     await require_dm(log.db, session_id, dm)
     async with log.change(session_id) as change:
-        await change.tx.fetch_val(
-            "SELECT round_number FROM game_sessions WHERE session_id = :sid",
-            {"sid": session_id},
-        )
         extra = await step(change.tx, session_id)
         state = await tracker(change.tx, session_id)
         await change.record(session_id, "initiative_updated", state)

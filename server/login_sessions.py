@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from server import clock
 from server.accounts import User
 from server.database import Database
+from server.errors import Unauthenticated
+from server.event_log import EventLog
+
+COOKIE_NAME = "sessionToken"
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,20 @@ async def resolve(db: Database, secret_key: str, token: str) -> LoginSession | N
     return LoginSession(User.from_row(row), row["csrf_token"], token_hash)
 
 
-async def end(db: Database, session: LoginSession) -> None:
-    async with db.transaction() as tx:
+async def authentication(db: Database, secret_key: str, token: str | None) -> LoginSession:
+    """The live login session of a cookie token; Unauthenticated if there is none. Both transports and
+    every HTTP route authenticate through this."""
+    session = await resolve(db, secret_key, token) if token else None
+    if session is None:
+        raise Unauthenticated()
+    return session
+
+
+async def end(log: EventLog, session: LoginSession) -> None:
+    """Log out: the login session is deleted, and every process closes the user's sockets."""
+    async with log.db.transaction() as tx:
         await tx.execute("DELETE FROM login_sessions WHERE token_hash = :hash", {"hash": session.token_hash})
+    await log.logged_out(session.user.user_id)
 
 
 def csrf_matches(session: LoginSession, presented: str | None) -> bool:

@@ -13,9 +13,9 @@ from typing import Any
 
 from server import bestiary, clock, codec
 from server.accounts import User
-from server.channels.event_log import EventLog
 from server.database import Database, Row, Transaction
 from server.errors import Invalid, NotFound
+from server.event_log import EventLog
 from server.game_sessions import require_dm, require_member
 from server.rules import hit_dice
 

@@ -10,6 +10,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from server.app import create_app
+from server.services import services
 from server.settings import Settings
 
 WS_MAX_FRAME = 64 * 1024  # client frames are tiny; anything larger is closed with 1009
@@ -33,7 +34,7 @@ class _Server(uvicorn.Server):
             gc.freeze()
 
     async def shutdown(self, sockets: Any = None) -> None:
-        await self._app.state.hub.stop()
+        await services(self._app).hub.stop()
         await super().shutdown(sockets)
 
 

@@ -32,10 +32,6 @@ class Settings:
     send_queue_limit: int = 1024
     max_body_size: int = 1024 * 1024
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
     raw = env.get(name)

@@ -13,6 +13,7 @@ import httpx2 as httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from server import serve
+from server.services import Services, services
 from server.settings import Settings
 
 PASSWORD = "correct horse battery"
@@ -34,6 +35,10 @@ class LiveServer:
     @property
     def app(self) -> Any:
         return self._server.config.app
+
+    @property
+    def services(self) -> Services:
+        return services(self.app)
 
     async def start(self) -> LiveServer:
         self._server = serve.server(self.settings, "127.0.0.1", self.port, log_level="warning")

@@ -12,6 +12,7 @@ from server import audio
 from server.api.envelope import success
 from server.api.requests import Body, authenticated, json_body
 from server.errors import Invalid
+from server.services import services
 
 TrackUrl = Annotated[str, StringConstraints(max_length=500, pattern=r"^(https?://|/)\S*$")]
 
@@ -38,5 +39,5 @@ async def control(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, AudioControl)
     fields = body.model_dump(exclude={"session_id", "action"})
-    result = await audio.control(request.app.state.event_log, login.user, body.session_id, body.action, fields)
+    result = await audio.control(services(request).event_log, login.user, body.session_id, body.action, fields)
     return success(result, "Audio updated")

@@ -11,7 +11,6 @@ from starlette.responses import Response
 from server import accounts, login_sessions
 from server.api.envelope import success
 from server.api.requests import (
-    COOKIE_NAME,
     Body,
     authenticated,
     client_address,
@@ -19,10 +18,12 @@ from server.api.requests import (
     json_body,
     login_session,
 )
+from server.login_sessions import COOKIE_NAME
 from server.rate_limit import count_attempt
+from server.services import services
 
-Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{3,50}$")]
-Email = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Username = Annotated[str, StringConstraints(pattern=accounts.USERNAME_PATTERN)]
+Email = Annotated[str, StringConstraints(max_length=accounts.MAX_EMAIL, pattern=accounts.EMAIL_PATTERN)]
 
 
 class Login(Body):
@@ -31,15 +32,15 @@ class Login(Body):
 
 
 class Registration(Body):
-    username: Username = Field(title="Username", description="3-50 letters, digits, _ or -")
-    email: Email = Field(title="Email", description="a valid email address")
-    password: str = Field(title="Password", min_length=8, max_length=1024)
+    username: Username = Field(title="Username", description=accounts.USERNAME_RULE)
+    email: Email = Field(title="Email", description=accounts.EMAIL_RULE)
+    password: str = Field(title="Password", min_length=accounts.MIN_PASSWORD, max_length=accounts.MAX_PASSWORD)
 
 
 async def _limit(request: Request, action: str) -> None:
-    settings = request.app.state.settings
+    settings = services(request).settings
     await count_attempt(
-        request.app.state.db,
+        services(request).db,
         f"{action}:{client_address(request)}",
         settings.rate_limit_attempts,
         settings.rate_limit_window,
@@ -50,7 +51,7 @@ def _set_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         COOKIE_NAME,
         token,
-        max_age=request.app.state.settings.session_lifetime,
+        max_age=services(request).settings.session_lifetime,
         httponly=True,
         samesite="lax",
         secure=is_https(request),
@@ -59,7 +60,7 @@ def _set_cookie(request: Request, response: Response, token: str) -> None:
 
 
 async def _logged_in(request: Request, user: accounts.User, message: str) -> Response:
-    state = request.app.state
+    state = services(request)
     token, session = await login_sessions.start(state.db, state.secret_key, user, state.settings.session_lifetime)
     response = success({**user.public(), "csrf_token": session.csrf_token}, message)
     _set_cookie(request, response, token)
@@ -69,21 +70,20 @@ async def _logged_in(request: Request, user: accounts.User, message: str) -> Res
 async def login(request: Request) -> Response:
     await _limit(request, "login")
     body = await json_body(request, Login)
-    user = await accounts.authenticate(request.app.state.db, body.username, body.password)
+    user = await accounts.authenticate(services(request).db, body.username, body.password)
     return await _logged_in(request, user, "Login successful")
 
 
 async def register(request: Request) -> Response:
     await _limit(request, "register")
     body = await json_body(request, Registration)
-    user = await accounts.create_user(request.app.state.db, body.username, body.email, body.password)
+    user = await accounts.create_user(services(request).db, body.username, body.email, body.password)
     return await _logged_in(request, user, "Registration successful")
 
 
 async def logout(request: Request) -> Response:
     session = await authenticated(request)
-    await login_sessions.end(request.app.state.db, session)
-    await request.app.state.hub.disconnect_user(session.user.user_id)
+    await login_sessions.end(services(request).event_log, session)
     response = success({}, "Logout successful")
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response

@@ -13,6 +13,7 @@ from server.api.envelope import success
 from server.api.pagination import PageQuery, pagination
 from server.api.requests import Body, authenticated, json_body, query
 from server.errors import Invalid
+from server.services import services
 
 CharacterClass = Literal["fighter", "cleric", "magic_user", "thief", "dwarf", "elf", "halfling"]
 Alignment = Literal["lawful", "neutral", "chaotic"]
@@ -71,7 +72,7 @@ class XpGrant(Body):
 async def create(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, NewCharacter)
-    result = await characters.create(request.app.state.event_log, login.user, body.model_dump(by_alias=True))
+    result = await characters.create(services(request).event_log, login.user, body.model_dump(by_alias=True))
     return success(result, "Character created successfully")
 
 
@@ -79,7 +80,7 @@ async def update_hp(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, HitPointChange)
     result = await characters.update_hp(
-        request.app.state.event_log, login.user, body.character_id, body.damage, body.healing
+        services(request).event_log, login.user, body.character_id, body.damage, body.healing
     )
     return success(result, "HP updated successfully")
 
@@ -87,14 +88,14 @@ async def update_hp(request: Request) -> Response:
 async def get(request: Request) -> Response:
     login = await authenticated(request)
     params = query(request, CharacterRef)
-    return success(await characters.get(request.app.state.db, login.user, params.character_id))
+    return success(await characters.get(services(request).db, login.user, params.character_id))
 
 
 async def list_characters(request: Request) -> Response:
     login = await authenticated(request)
     params = query(request, CharacterListQuery)
     rows, total = await characters.list_visible(
-        request.app.state.db, login.user, params.session_id, params.limit, params.offset
+        services(request).db, login.user, params.session_id, params.limit, params.offset
     )
     return success({"characters": rows, "pagination": pagination(params, total)})
 
@@ -103,7 +104,7 @@ async def grant_xp(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, XpGrant)
     result = await characters.grant_xp(
-        request.app.state.event_log,
+        services(request).event_log,
         login.user,
         body.session_id,
         body.character_ids,

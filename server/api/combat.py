@@ -11,6 +11,7 @@ from starlette.responses import Response
 from server import dm_dashboard, initiative
 from server.api.envelope import success
 from server.api.requests import Body, authenticated, json_body, query
+from server.services import services
 
 
 class SessionRef(Body):
@@ -36,7 +37,7 @@ class EntryRef(SessionRef):
 async def add_character(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, CharacterEntry)
-    result = await initiative.add_character(request.app.state.event_log, login.user, body.session_id, body.character_id)
+    result = await initiative.add_character(services(request).event_log, login.user, body.session_id, body.character_id)
     return success(result, "Character added to initiative tracker")
 
 
@@ -44,7 +45,7 @@ async def add_monster(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, MonsterEntry)
     result = await initiative.add_monster(
-        request.app.state.event_log, login.user, body.session_id, body.monster_instance_id
+        services(request).event_log, login.user, body.session_id, body.monster_instance_id
     )
     return success(result, "Monster added to initiative tracker")
 
@@ -52,28 +53,28 @@ async def add_monster(request: Request) -> Response:
 async def roll_initiative(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, Roll)
-    result = await initiative.roll(request.app.state.event_log, login.user, body.session_id, body.mode)
+    result = await initiative.roll(services(request).event_log, login.user, body.session_id, body.mode)
     return success(result, "Initiative rolled")
 
 
 async def next_turn(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, SessionRef)
-    result = await initiative.next_turn(request.app.state.event_log, login.user, body.session_id)
+    result = await initiative.next_turn(services(request).event_log, login.user, body.session_id)
     return success(result, "Turn advanced")
 
 
 async def get_initiative(request: Request) -> Response:
     login = await authenticated(request)
     params = query(request, SessionRef)
-    return success(await initiative.get(request.app.state.event_log, login.user, params.session_id))
+    return success(await initiative.get(services(request).event_log, login.user, params.session_id))
 
 
 async def remove_character(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, EntryRef)
     result = await initiative.remove(
-        request.app.state.event_log, login.user, body.session_id, body.initiative_id, "character"
+        services(request).event_log, login.user, body.session_id, body.initiative_id, "character"
     )
     return success(result, "Character removed from initiative tracker")
 
@@ -82,7 +83,7 @@ async def remove_monster(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, EntryRef)
     result = await initiative.remove(
-        request.app.state.event_log, login.user, body.session_id, body.initiative_id, "monster"
+        services(request).event_log, login.user, body.session_id, body.initiative_id, "monster"
     )
     return success(result, "Monster removed from initiative tracker")
 
@@ -90,7 +91,7 @@ async def remove_monster(request: Request) -> Response:
 async def clear_initiative(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, SessionRef)
-    result = await initiative.clear(request.app.state.event_log, login.user, body.session_id)
+    result = await initiative.clear(services(request).event_log, login.user, body.session_id)
     return success(result, "Initiative tracker cleared")
 
 
@@ -98,4 +99,4 @@ async def get_dm_dashboard(request: Request) -> Response:
     """/api/session/get-dm-dashboard.php: the DM's screen for a game session (the tracker included)."""
     login = await authenticated(request)
     params = query(request, SessionRef)
-    return success(await dm_dashboard.dashboard(request.app.state.db, login.user, params.session_id))
+    return success(await dm_dashboard.dashboard(services(request).db, login.user, params.session_id))

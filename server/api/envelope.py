@@ -1,4 +1,5 @@
-"""The response envelope of the BECMI VTT API, and the one place errors become responses.
+"""The response envelope of the BECMI VTT API, and the one place errors become responses (their codes
+and statuses come from the table in server/errors.py).
 
 Success: {"status": "success", "message": ..., "data": ...}
 Error:   {"status": "error", "message": ..., "error": <machine code>, "errors": {field: message}}
@@ -16,7 +17,8 @@ from starlette.responses import Response
 
 from server import codec
 from server.database import DatabaseUnavailable
-from server.errors import DomainError
+from server.errors import DomainError, RateLimited
+from server.errors import kind as error_kind
 
 log = logging.getLogger("server.api")
 
@@ -57,9 +59,12 @@ def failure(
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
+    """Also answers a WebSocket refused before its handshake completes: Starlette sends the response
+    as the handshake's denial."""
     assert isinstance(exc, DomainError)
-    headers = {"Retry-After": str(exc.retry_after)} if hasattr(exc, "retry_after") else None
-    return failure(exc.status, exc.code, exc.message, exc.errors, headers)
+    kind = error_kind(exc)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return failure(kind.http_status, kind.code, exc.message, exc.errors, headers)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

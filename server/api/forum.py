@@ -17,6 +17,7 @@ from server import uploads
 from server.api.envelope import success
 from server.api.requests import authenticated
 from server.errors import BadRequest, Invalid, NotFound, TooLarge
+from server.services import services
 from server.settings import Settings
 
 # Room for the boundaries, part headers and the post_id field around a file of the largest size.
@@ -124,7 +125,7 @@ def _declared_length(request: Request) -> None:
 
 async def upload_image(request: Request) -> Response:
     login = await authenticated(request)
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     _declared_length(request)  # refused before a byte of the body is read
     form = UploadForm()
     parser = MultipartParser(_boundary(request), form.callbacks())  # type: ignore[arg-type]
@@ -143,13 +144,13 @@ async def upload_image(request: Request) -> Response:
         if form.file_name is None or not form.file_done:
             raise Invalid({"file": "File is required"})
         result = await uploads.store_forum_image(
-            request.app.state.db, login.user, image, form.file_name, form.post_id()
+            services(request).db, login.user, image, form.file_name, form.post_id()
         )
     return success(result, "Image uploaded successfully")
 
 
 async def serve_image(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     found = await uploads.forum_image(settings.upload_dir, request.path_params["name"])
     if found is None:
         raise NotFound("Image not found")

@@ -12,6 +12,7 @@ from server import game_sessions
 from server.api.envelope import success
 from server.api.pagination import PageQuery, pagination
 from server.api.requests import Body, authenticated, json_body, query
+from server.services import services
 
 DateTime = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")]
 Link = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://\S+$")]
@@ -44,47 +45,47 @@ class PlayerRef(Body):
 async def create(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, NewSession)
-    result = await game_sessions.create(request.app.state.event_log, login.user, body.model_dump())
+    result = await game_sessions.create(services(request).event_log, login.user, body.model_dump())
     return success(result, "Session created successfully")
 
 
 async def invite_player(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, Invitation)
-    result = await game_sessions.invite_player(request.app.state.event_log, login.user, body.session_id, body.username)
+    result = await game_sessions.invite_player(services(request).event_log, login.user, body.session_id, body.username)
     return success(result, "Player invited successfully")
 
 
 async def accept_invitation(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, SessionRef)
-    result = await game_sessions.accept_invitation(request.app.state.event_log, login.user, body.session_id)
+    result = await game_sessions.accept_invitation(services(request).event_log, login.user, body.session_id)
     return success(result, "Invitation accepted")
 
 
 async def list_sessions(request: Request) -> Response:
     login = await authenticated(request)
     params = query(request, PageQuery)
-    sessions, total = await game_sessions.list_for(request.app.state.db, login.user, params.limit, params.offset)
+    sessions, total = await game_sessions.list_for(services(request).db, login.user, params.limit, params.offset)
     return success({"sessions": sessions, "pagination": pagination(params, total)})
 
 
 async def remove_player(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, PlayerRef)
-    result = await game_sessions.remove_player(request.app.state.event_log, login.user, body.session_id, body.user_id)
+    result = await game_sessions.remove_player(services(request).event_log, login.user, body.session_id, body.user_id)
     return success(result, "Player removed from the session")
 
 
 async def start(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, SessionRef)
-    result = await game_sessions.change_status(request.app.state.event_log, login.user, body.session_id, "start")
+    result = await game_sessions.change_status(services(request).event_log, login.user, body.session_id, "start")
     return success(result, "Session started")
 
 
 async def end(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, SessionRef)
-    result = await game_sessions.change_status(request.app.state.event_log, login.user, body.session_id, "end")
+    result = await game_sessions.change_status(services(request).event_log, login.user, body.session_id, "end")
     return success(result, "Session ended")

@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.api.envelope import failure, success
+from server.services import services
 
 
 async def health(request: Request) -> Response:
-    state = request.app.state
+    state = services(request)
     try:
         await state.db.fetch_val("SELECT 1")
     except Exception:

@@ -10,6 +10,7 @@ from server import items
 from server.api.envelope import success
 from server.api.pagination import PageQuery, pagination
 from server.api.requests import query
+from server.services import services
 
 
 class ItemQuery(PageQuery):
@@ -20,6 +21,6 @@ class ItemQuery(PageQuery):
 async def list_items(request: Request) -> Response:
     params = query(request, ItemQuery)
     rows, total = await items.listing(
-        request.app.state.db, params.category, params.item_type, params.limit, params.offset
+        services(request).db, params.category, params.item_type, params.limit, params.offset
     )
     return success({"items": rows, "total_count": total, "pagination": pagination(params, total)})

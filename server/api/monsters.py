@@ -13,6 +13,7 @@ from server.api.envelope import success
 from server.api.pagination import PageQuery, pagination
 from server.api.requests import Body, authenticated, json_body, query
 from server.errors import Invalid
+from server.services import services
 
 MAX_COUNT = 50  # MAX_BULK_CREATE_COUNT of the legacy server
 MAX_HP = 10_000
@@ -97,14 +98,14 @@ class HitPointChange(Body):
 async def list_monsters(request: Request) -> Response:
     await authenticated(request)
     params = query(request, MonsterSearch)
-    rows, total = await bestiary.search(request.app.state.db, params.search, params.limit, params.offset)
+    rows, total = await bestiary.search(services(request).db, params.search, params.limit, params.offset)
     return success({"monsters": rows, "pagination": pagination(params, total)})
 
 
 async def get_monster(request: Request) -> Response:
     await authenticated(request)
     params = query(request, MonsterRef)
-    return success(await bestiary.get(request.app.state.db, params.monster_id))
+    return success(await bestiary.get(services(request).db, params.monster_id))
 
 
 async def create_instance(request: Request) -> Response:
@@ -112,7 +113,7 @@ async def create_instance(request: Request) -> Response:
     body = await json_body(request, NewInstances)
     fields = body.model_dump(exclude={"monster_id", "session_id"})
     result = await monster_instances.create(
-        request.app.state.event_log, login.user, body.session_id, body.monster_id, fields
+        services(request).event_log, login.user, body.session_id, body.monster_id, fields
     )
     return success(result, "Monster instance(s) created successfully")
 
@@ -121,7 +122,7 @@ async def update_instance(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, InstanceChange)
     fields = body.model_dump(include=body.model_fields_set - {"instance_id"})
-    result = await monster_instances.update(request.app.state.event_log, login.user, body.instance_id, fields)
+    result = await monster_instances.update(services(request).event_log, login.user, body.instance_id, fields)
     return success(result, "Monster instance updated successfully")
 
 
@@ -129,7 +130,7 @@ async def update_hp(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, HitPointChange)
     result = await monster_instances.update_hp(
-        request.app.state.event_log, login.user, body.instance_id, body.damage, body.healing
+        services(request).event_log, login.user, body.instance_id, body.damage, body.healing
     )
     return success(result, "HP updated successfully")
 
@@ -138,6 +139,6 @@ async def list_instances(request: Request) -> Response:
     login = await authenticated(request)
     params = query(request, SessionPage)
     instances, total, _ = await monster_instances.for_session(
-        request.app.state.db, login.user, params.session_id, params.limit, params.offset
+        services(request).db, login.user, params.session_id, params.limit, params.offset
     )
     return success({"instances": instances, "pagination": pagination(params, total)})

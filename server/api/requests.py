@@ -10,18 +10,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 from starlette.requests import Request
 
 from server import codec, login_sessions
+from server.database import MAX_INTEGER
 from server.errors import BadRequest, CsrfRejected, Invalid, TooLarge, Unauthenticated, UnsupportedMediaType
-from server.login_sessions import LoginSession
-from server.settings import Settings
+from server.login_sessions import COOKIE_NAME, LoginSession
+from server.services import services
 
 Model = TypeVar("Model", bound=BaseModel)
-COOKIE_NAME = "sessionToken"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-# The largest whole number a request may carry: ids and counts are 32-bit INTEGER columns on PostgreSQL
-# (and SQLite refuses integers beyond 64 bits), so a larger one is a client error, not a 500.
-MAX_INTEGER = 2**31 - 1
 
 
 class Body(BaseModel):
@@ -111,7 +106,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 
 async def json_body(request: Request, model: type[Model]) -> Model:
-    settings: Settings = request.app.state.settings
+    settings = services(request).settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/json", ""):
         raise UnsupportedMediaType("Content-Type must be application/json")
@@ -128,7 +123,7 @@ def query(request: Request, model: type[Model]) -> Model:
 
 
 def client_address(request: Request) -> str:
-    settings: Settings = request.app.state.settings
+    settings = services(request).settings
     if settings.trust_forwarded_for:
         forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
         if forwarded:
@@ -139,29 +134,33 @@ def client_address(request: Request) -> str:
 
 def is_https(request: Request) -> bool:
     """Whether the browser reached us over HTTPS (directly, or through a trusted proxy that says so)."""
-    settings: Settings = request.app.state.settings
+    settings = services(request).settings
     if settings.trust_forwarded_for and request.headers.get("x-forwarded-proto", "").lower() == "https":
         return True
     return request.url.scheme == "https"
 
 
 async def login_session(request: Request) -> LoginSession | None:
-    """The request's login session (looked up once per request), or None."""
+    """The request's login session, or None."""
+    try:
+        return await authenticated_user(request)
+    except Unauthenticated:
+        return None
+
+
+async def authenticated_user(request: Request) -> LoginSession:
+    """The request's login session (looked up once per request); Unauthenticated without one."""
     if "login_session" not in request.scope:
+        found = services(request)
         token = request.cookies.get(COOKIE_NAME)
-        state = request.app.state
-        request.scope["login_session"] = (
-            await login_sessions.resolve(state.db, state.secret_key, token) if token else None
-        )
-    session: LoginSession | None = request.scope["login_session"]
+        request.scope["login_session"] = await login_sessions.authentication(found.db, found.secret_key, token)
+    session: LoginSession = request.scope["login_session"]
     return session
 
 
 async def authenticated(request: Request) -> LoginSession:
     """The caller's login session; 401 without one, 403 when a state-changing call lacks the CSRF token."""
-    session = await login_session(request)
-    if session is None:
-        raise Unauthenticated()
+    session = await authenticated_user(request)
     if request.method in UNSAFE_METHODS and not login_sessions.csrf_matches(
         session, request.headers.get("x-csrf-token")
     ):

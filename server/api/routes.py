@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from server.api import audio, auth, characters, combat, forum, game_sessions, health, items, monsters
-from server.channels import longpoll, websocket
+from server.api import audio, auth, characters, combat, forum, game_sessions, health, items, monsters, realtime
+from server.channels import websocket
 
 
 def _post(path: str, endpoint: object) -> Route:
@@ -52,7 +52,7 @@ API: list[BaseRoute] = [
     _post("/combat/remove-monster.php", combat.remove_monster),
     _post("/combat/clear-initiative.php", combat.clear_initiative),
     _get("/items/list.php", items.list_items),
-    _get("/realtime/poll.php", longpoll.poll),
+    _get("/realtime/poll.php", realtime.poll),
     WebSocketRoute("/realtime/ws", websocket.realtime_socket),
 ]
 

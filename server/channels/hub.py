@@ -21,11 +21,11 @@ import secrets
 from collections import deque
 from typing import Any, Literal
 
-from server.channels import wire
-from server.channels.broadcast import Broadcast
-from server.channels.event_log import Event, EventLog, Form, Viewer
+from server import wire
+from server.broadcast import Broadcast
 from server.channels.presence import ANNOUNCE_EVERY, Member, Presence
 from server.errors import Unavailable
+from server.event_log import Event, EventLog, Form, Viewer
 
 log = logging.getLogger("server.hub")
 Kind = Literal["socket", "poll"]
@@ -39,7 +39,7 @@ class View:
 
     def __init__(self, event: Event, form: Form) -> None:
         self.event_id = event.event_id
-        self.envelope = event.envelope(form)
+        self.envelope = wire.envelope(event, form)
         self._frame: str | None = None
 
     @property
@@ -172,10 +172,6 @@ class Hub:
     def online(self, session_id: int) -> list[dict[str, Any]]:
         return wire.online_users(self.presence.online(session_id))
 
-    async def disconnect_user(self, user_id: int) -> None:
-        """Close the user's sockets in every process (after logout)."""
-        await self.broadcast.publish(wire.CONTROL_CHANNEL, wire.logout_message(user_id))
-
     def _close_user(self, user_id: int, code: int, reason: str, session_id: int | None = None) -> None:
         for channel in self._channels.values():
             if session_id is None or channel.session_id == session_id:
@@ -194,7 +190,7 @@ class Hub:
             if channel is None:
                 channel = self._channels[session_id] = SessionChannel(session_id)
                 await self.broadcast.subscribe(wire.session_channel(session_id))
-                await self.broadcast.publish(wire.session_channel(session_id), wire.presence_query(self.process))
+                await self.broadcast.publish(wire.session_channel(session_id), wire.PresenceQuery(self.process))
             if channel.head is None:
                 # Messages that arrive meanwhile wait in `pending`; those up to the head are dropped.
                 head = await self.event_log.head(session_id)
@@ -203,28 +199,23 @@ class Hub:
                     await self._drain(channel)
         return channel
 
-    async def _on_message(self, channel_name: str, text: str) -> None:
-        message = wire.decode(text)
-        kind = message.get("kind")
-        if kind == "events":
-            events = [Event.from_wire(item) for item in message["events"]]
-            channel = self._channels.get(events[0].session_id)
+    async def _on_message(self, channel_name: str, message: wire.Message) -> None:
+        if isinstance(message, wire.Events):
+            channel = self._channels.get(message.events[0].session_id)
             if channel is not None:
                 async with channel.lock:
-                    for event in events:
+                    for event in message.events:
                         channel.pending[event.event_id] = event
                     await self._drain(channel)
-        elif kind == "presence" and message["process"] != self.process:
-            session_id = int(channel_name.rsplit(".", 1)[1])
-            members = frozenset((int(uid), str(name)) for uid, name in message["users"])
-            self.presence.announced(session_id, message["process"], members)
+        elif isinstance(message, wire.PresenceAnnounce) and message.process != self.process:
+            session_id = wire.session_of_channel(channel_name)
+            self.presence.announced(session_id, message.process, frozenset(message.users))
             if session_id in self._channels:
                 await self._presence_changed(self._channels[session_id], announce=False)
-        elif kind == "presence_query" and message["process"] != self.process:
-            session_id = int(channel_name.rsplit(".", 1)[1])
-            await self._announce(session_id)
-        elif kind == "logout":
-            self._close_user(int(message["user_id"]), wire.CLOSE_LOGGED_OUT, "logged out")
+        elif isinstance(message, wire.PresenceQuery) and message.process != self.process:
+            await self._announce(wire.session_of_channel(channel_name))
+        elif isinstance(message, wire.Logout):
+            self._close_user(message.user_id, wire.CLOSE_LOGGED_OUT, "logged out")
 
     async def _drain(self, channel: SessionChannel) -> None:
         """Dispatch pending events in event_id order, reading any missing ones from the log. Hold channel.lock."""
@@ -280,24 +271,17 @@ class Hub:
 
     async def _sweep(self) -> None:
         """Repair every channel whose log has moved past what was dispatched here."""
-        channels = [c for c in self._channels.values() if c.head is not None]
-        for start in range(0, len(channels), 500):
-            batch = {c.session_id: c for c in channels[start : start + 500]}
-            names = ", ".join(f":s{i}" for i in range(len(batch)))
-            rows = await self.event_log.db.fetch_all(
-                f"SELECT session_id, event_head FROM game_sessions WHERE session_id IN ({names})",
-                {f"s{i}": sid for i, sid in enumerate(batch)},
-            )
-            for row in rows:
-                channel = batch[row["session_id"]]
-                if channel.head is not None and row["event_head"] > channel.head:
-                    await self.repair(channel)
+        channels = {c.session_id: c for c in self._channels.values() if c.head is not None}
+        for session_id, head in (await self.event_log.heads(channels)).items():
+            channel = channels[session_id]
+            if channel.head is not None and head > channel.head:
+                await self.repair(channel)
 
     # -- presence --------------------------------------------------------------------------------------
 
     async def _announce(self, session_id: int) -> None:
-        local = sorted(self.presence.local(session_id))
-        await self.broadcast.publish(wire.session_channel(session_id), wire.presence_message(self.process, local))
+        local = tuple(sorted(self.presence.local(session_id)))
+        await self.broadcast.publish(wire.session_channel(session_id), wire.PresenceAnnounce(self.process, local))
 
     async def _presence_changed(self, channel: SessionChannel, announce: bool = True) -> None:
         online = self.presence.online(channel.session_id)

@@ -1,66 +1,54 @@
-"""Long-poll transport: GET /api/realtime/poll.php, as the legacy client expects it
-(../shared/spec/legacy-wire.md). Waits on the hub, never polls the database in a loop."""
+"""Long-poll transport, as the legacy client expects it (../shared/spec/legacy-wire.md): the events after
+the client's cursor at once, or else wait on the hub for the next ones. Never polls the database in a
+loop. The HTTP side (GET /api/realtime/poll.php) is server/api/realtime.py."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from typing import Any
 
-from pydantic import Field
-from starlette.requests import Request
-from starlette.responses import Response
-
-from server import game_sessions
-from server.api.envelope import success
-from server.api.requests import Body, authenticated, query
+from server import game_sessions, wire
 from server.channels.hub import Hub, View
+from server.login_sessions import LoginSession
 
 MAX_EVENTS = 100
 MAX_TIMEOUT = 25
 
 
-class PollQuery(Body):
-    session_id: int = Field(title="Session ID", ge=1)
-    last_event_id: int = Field(default=0, title="Last event ID", ge=0)
-    timeout: float = Field(default=MAX_TIMEOUT, title="Timeout", ge=0)
-
-
-async def poll(request: Request) -> Response:
-    login = await authenticated(request)
-    params = query(request, PollQuery)
-    hub: Hub = request.app.state.hub
-    member = await game_sessions.require_member(hub.event_log.db, params.session_id, login.user)
+async def poll(
+    hub: Hub, login: LoginSession, session_id: int, last_event_id: int, wait_seconds: float
+) -> dict[str, Any]:
+    """The poll's answer: up to MAX_EVENTS events the user may see after `last_event_id`, waiting up to
+    `wait_seconds` (at most MAX_TIMEOUT) seconds for one if there is none yet; and who is online."""
+    member = await game_sessions.require_member(hub.event_log.db, session_id, login.user)
     viewer = game_sessions.viewer(login.user, member)
-    subscriber = await hub.join(params.session_id, viewer, (login.user.user_id, login.user.username), "poll")
+    subscriber = await hub.join(session_id, viewer, (login.user.user_id, login.user.username), "poll")
     try:
         events = [
             envelope
-            for event in await hub.event_log.since(
-                params.session_id, params.last_event_id, viewer=viewer, limit=MAX_EVENTS
-            )
-            if (envelope := event.envelope_for(viewer)) is not None
+            for event in await hub.event_log.since(session_id, last_event_id, viewer=viewer, limit=MAX_EVENTS)
+            if (envelope := wire.envelope_for(event, viewer)) is not None
         ]
         if not events and subscriber.closed is None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(subscriber.wake.wait(), min(params.timeout, MAX_TIMEOUT))
+                await asyncio.wait_for(subscriber.wake.wait(), min(wait_seconds, MAX_TIMEOUT))
             events = [
                 item.envelope
                 for item in subscriber.take(MAX_EVENTS)
-                if isinstance(item, View) and item.event_id > params.last_event_id
+                if isinstance(item, View) and item.event_id > last_event_id
             ]
     finally:
         await hub.leave(subscriber)
-    online = hub.online(params.session_id)
-    return success(
-        {
-            "session_id": params.session_id,
-            "events": events,
-            "event_count": len(events),
-            # Never past an event this client has not been given: the legacy client skips to it.
-            "last_event_id": events[-1]["event_id"] if events else params.last_event_id,
-            "online_users": online,
-            "online_count": len(online),
-            "timestamp": int(time.time()),
-        }
-    )
+    online = hub.online(session_id)
+    return {
+        "session_id": session_id,
+        "events": events,
+        "event_count": len(events),
+        # Never past an event this client has not been given: the legacy client skips to it.
+        "last_event_id": events[-1]["event_id"] if events else last_event_id,
+        "online_users": online,
+        "online_count": len(online),
+        "timestamp": int(time.time()),
+    }

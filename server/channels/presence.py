@@ -53,9 +53,5 @@ class Presence:
     def announced(self, session_id: int, process: str, members: frozenset[Member]) -> None:
         self._remote.setdefault(session_id, {})[process] = (members, time.monotonic() + REMOTE_TTL)
 
-    def sessions(self) -> set[int]:
-        """Game sessions with anyone online, here or elsewhere."""
-        return set(self._sockets) | {s for s, p in self._polls.items() if p} | set(self._remote)
-
     def forget(self, session_id: int) -> None:
         self._remote.pop(session_id, None)

@@ -1,7 +1,7 @@
 """WebSocket transport: GET /api/realtime/ws?session_id=N&last_event_id=M.
 
 I/O and session plumbing only; ordering, audiences and fan-out are the hub's. The protocol (frames,
-close codes, resume) is in README.md and server/channels/wire.py.
+close codes, resume) is in README.md and server/wire.py; refusals follow the table in server/errors.py.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server import codec, game_sessions, login_sessions
-from server.api.envelope import failure
-from server.api.requests import COOKIE_NAME, MAX_INTEGER
+from server import codec, game_sessions, login_sessions, wire
 from server.audio import current as current_audio
-from server.channels import wire
 from server.channels.hub import Hub, Subscriber, View
-from server.errors import NotFound, Unavailable
+from server.database import MAX_INTEGER
+from server.errors import DomainError, Invalid, OriginRefused
+from server.errors import kind as error_kind
+from server.services import services
 from server.settings import Settings
 
 
@@ -36,7 +36,8 @@ def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
     return bool(host) and urlsplit(origin).netloc == host
 
 
-def _positive(value: str | None, default: int | None) -> int | None:
+def _cursor(value: str | None, default: int | None) -> int | None:
+    """A whole number from 0 to MAX_INTEGER, `default` when absent, None when it is anything else."""
     if value is None or value == "":
         return default
     try:
@@ -46,58 +47,39 @@ def _positive(value: str | None, default: int | None) -> int | None:
     return number if 0 <= number <= MAX_INTEGER else None
 
 
-async def _refuse(websocket: WebSocket, code: int, error: str, message: str) -> None:
-    await websocket.send_text(wire.frame("error", error=error, message=message))
-    await websocket.close(code, message[:120])
+def _where_to_start(websocket: WebSocket) -> tuple[int, int]:
+    session_id = _cursor(websocket.query_params.get("session_id"), None)
+    last_event_id = _cursor(websocket.query_params.get("last_event_id"), 0)
+    if not session_id or last_event_id is None:
+        raise Invalid(
+            {"session_id": "Session ID must be a positive whole number"},
+            "session_id must be a positive integer and last_event_id a non-negative one",
+        )
+    return session_id, last_event_id
 
 
 async def realtime_socket(websocket: WebSocket) -> None:
-    state = websocket.app.state
-    if not origin_allowed(websocket, state.settings):
-        await websocket.send_denial_response(
-            failure(403, "origin_not_allowed", "This origin may not open a realtime connection")
-        )
-        return
+    found = services(websocket)
+    if not origin_allowed(websocket, found.settings):
+        # Refused in the handshake: the app's error handler answers it as an HTTP 403 in the envelope.
+        raise OriginRefused("This origin may not open a realtime connection")
     await websocket.accept()
-    session_id = _positive(websocket.query_params.get("session_id"), None)
-    last_event_id = _positive(websocket.query_params.get("last_event_id"), 0)
-    if not session_id or last_event_id is None:
-        await _refuse(
-            websocket,
-            wire.CLOSE_BAD_REQUEST,
-            "validation_failed",
-            "session_id must be a positive integer and last_event_id a non-negative one",
-        )
-        return
-    token = websocket.cookies.get(COOKIE_NAME, "")
-    login = await login_sessions.resolve(state.db, state.secret_key, token) if token else None
-    if login is None:
-        await _refuse(websocket, wire.CLOSE_UNAUTHENTICATED, "authentication_required", "Log in first")
+    try:
+        session_id, last_event_id = _where_to_start(websocket)
+        token = websocket.cookies.get(login_sessions.COOKIE_NAME)
+        login = await login_sessions.authentication(found.db, found.secret_key, token)
+        member = await game_sessions.require_member(found.db, session_id, login.user)
+        viewer = game_sessions.viewer(login.user, member)
+        subscriber = await found.hub.join(session_id, viewer, (login.user.user_id, login.user.username), "socket")
+    except DomainError as exc:
+        kind = error_kind(exc)
+        await websocket.send_text(wire.frame("error", error=kind.code, message=exc.message))
+        await websocket.close(kind.close_code, exc.message[:120])
         return
     try:
-        member = await game_sessions.membership(state.db, session_id, login.user)
-    except NotFound:
-        await _refuse(websocket, wire.CLOSE_NOT_FOUND, "resource_not_found", "Session not found")
-        return
-    if member is None:
-        await _refuse(
-            websocket,
-            wire.CLOSE_FORBIDDEN,
-            "insufficient_permissions",
-            "You are not the DM or a player of this session",
-        )
-        return
-    hub: Hub = state.hub
-    viewer = game_sessions.viewer(login.user, member)
-    try:
-        subscriber = await hub.join(session_id, viewer, (login.user.user_id, login.user.username), "socket")
-    except Unavailable as exc:
-        await _refuse(websocket, wire.CLOSE_TRY_LATER, "service_unavailable", exc.message)
-        return
-    try:
-        await _serve(websocket, hub, subscriber, member.role, last_event_id)
+        await _serve(websocket, found.hub, subscriber, member.role, last_event_id)
     finally:
-        await hub.leave(subscriber)
+        await found.hub.leave(subscriber)
 
 
 async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: str, last_event_id: int) -> None:
@@ -119,7 +101,7 @@ async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: s
     while cursor < head:
         events = await hub.event_log.since(session_id, cursor, viewer=subscriber.viewer, until=head)
         for event in events:
-            envelope = event.envelope_for(subscriber.viewer)
+            envelope = wire.envelope_for(event, subscriber.viewer)
             if envelope is not None:
                 await websocket.send_text(wire.event_frame(envelope))
         if len(events) == 0:

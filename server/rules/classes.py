@@ -14,7 +14,6 @@ class CharacterClass:
     name: str
     hit_die: int  # sides of the die rolled per level up to name level
     max_level: int
-    prime_requisites: tuple[str, ...]
     xp_table: tuple[int, ...]  # XP needed for levels 1..max_level; level 1 is 0
     hp_after_name_level: int  # fixed hp per level after 9th, Constitution no longer applies
 
@@ -40,15 +39,15 @@ _HALFLING_XP = (0, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 120_000)
 CLASSES: dict[str, CharacterClass] = {
     c.name: c
     for c in (
-        CharacterClass("fighter", 8, 36, ("strength",), _FIGHTER_XP, 2),
-        CharacterClass("cleric", 6, 36, ("wisdom",), _CLERIC_XP, 1),
-        CharacterClass("magic_user", 4, 36, ("intelligence",), _MAGIC_USER_XP, 1),
+        CharacterClass("fighter", 8, 36, _FIGHTER_XP, 2),
+        CharacterClass("cleric", 6, 36, _CLERIC_XP, 1),
+        CharacterClass("magic_user", 4, 36, _MAGIC_USER_XP, 1),
         # RC gives thieves +2 per level after 9th; OSE (following B/X) gives +1. BECMI wins here.
-        CharacterClass("thief", 4, 36, ("dexterity",), _THIEF_XP, 2),
-        CharacterClass("dwarf", 8, 12, ("strength",), _DWARF_XP, 3),  # +3: OSE SRD and RC agree
-        CharacterClass("elf", 6, 10, ("strength", "intelligence"), _ELF_XP, 2),  # OSE SRD: 9d6+2 at 10th
+        CharacterClass("thief", 4, 36, _THIEF_XP, 2),
+        CharacterClass("dwarf", 8, 12, _DWARF_XP, 3),  # +3: OSE SRD and RC agree
+        CharacterClass("elf", 6, 10, _ELF_XP, 2),  # OSE SRD: 9d6+2 at 10th
         # A halfling stops at 8th, so never passes name level; 0 keeps the field honest.
-        CharacterClass("halfling", 6, 8, ("strength", "dexterity"), _HALFLING_XP, 0),
+        CharacterClass("halfling", 6, 8, _HALFLING_XP, 0),
     )
 }
 

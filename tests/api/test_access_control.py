@@ -54,7 +54,7 @@ async def seat(server: LiveServer) -> Table:
     dm, (player,), session_id = await game_table(server, players=1)
     character = await player.ok("/api/character/create.php", {**FIGHTER, "session_id": session_id})
     other = await Client(server).register()
-    await accounts.create_user(server.app.state.db, "moderator", "mod@example.com", PASSWORD, is_moderator=True)
+    await accounts.create_user(server.services.db, "moderator", "mod@example.com", PASSWORD, is_moderator=True)
     moderator = Client(server)
     assert (await moderator.login("moderator")).status_code == 200
     invitee = await Client(server).register()

@@ -61,7 +61,7 @@ async def test_invalid_controls_are_rejected_and_change_nothing(server: LiveServ
     dm, _, session_id = await game_table(server, players=0)
     response = await dm.post(AUDIO, {"session_id": session_id, **body})
     assert response.status_code == 400 and field in response.json()["errors"]
-    state = await server.app.state.db.fetch_val("SELECT audio_state FROM game_sessions")
+    state = await server.services.db.fetch_val("SELECT audio_state FROM game_sessions")
     assert state is None
 
 

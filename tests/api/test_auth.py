@@ -70,7 +70,7 @@ async def test_wrong_password_unknown_user_and_inactive_user_get_the_same_answer
     await register(clients())
     from server import accounts
 
-    await accounts.create_user(server.app.state.db, "sleeper", "sleeper@example.com", PASSWORD, is_active=False)
+    await accounts.create_user(server.services.db, "sleeper", "sleeper@example.com", PASSWORD, is_active=False)
     answers = [
         await clients().login("gandalf", "wrong password"),
         await clients().login("nobody", PASSWORD),
@@ -186,7 +186,7 @@ async def test_expired_sessions_end(settings):
     server = await LiveServer(dataclasses.replace(settings, session_lifetime=60)).start()
     client = await Client(server).register()
     try:
-        db = server.app.state.db
+        db = server.services.db
         async with db.transaction() as tx:
             await tx.execute("UPDATE login_sessions SET expires_at = expires_at - 61")
         assert (await client.get("/api/auth/verify.php")).json()["data"]["authenticated"] is False
@@ -198,13 +198,13 @@ async def test_expired_sessions_end(settings):
 async def test_session_tokens_are_stored_hashed(server: LiveServer, clients):
     client = await clients().register()
     token = client.http.cookies["sessionToken"]
-    rows = await server.app.state.db.fetch_all("SELECT token_hash FROM login_sessions")
+    rows = await server.services.db.fetch_all("SELECT token_hash FROM login_sessions")
     assert rows and all(token not in row["token_hash"] for row in rows)
 
 
 async def test_passwords_are_stored_as_argon2id(server: LiveServer, clients):
     await clients().register("pippin")
-    stored = await server.app.state.db.fetch_val("SELECT password_hash FROM users WHERE username = 'pippin'")
+    stored = await server.services.db.fetch_val("SELECT password_hash FROM users WHERE username = 'pippin'")
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 

@@ -44,7 +44,7 @@ async def cast(server: LiveServer) -> Cast:
     dm, (player, party), session_id = await game_table(server, players=2)
     other = await Client(server).register()
     name = f"mod{session_id}x{other.user_id}"
-    await accounts.create_user(server.app.state.db, name, f"{name}@example.com", PASSWORD, is_moderator=True)
+    await accounts.create_user(server.services.db, name, f"{name}@example.com", PASSWORD, is_moderator=True)
     moderator = Client(server)
     assert (await moderator.login(name)).status_code == 200
     return Cast(session_id, dm, player, party, other, moderator, Client(server))
@@ -173,7 +173,7 @@ async def test_removing_a_player_closes_their_socket_and_stops_their_polls(serve
     dm, (player, party), session_id = await game_table(server, players=2)
     character = await player.ok("/api/character/create.php", {**FIGHTER, "session_id": session_id})
     kept = await party.ok("/api/character/create.php", {**FIGHTER, "session_id": session_id})
-    async with server.app.state.db.transaction() as tx:
+    async with server.services.db.transaction() as tx:
         for cid in (character["character_id"], kept["character_id"]):
             await tx.execute(
                 "INSERT INTO initiative_entries (session_id, entity_type, character_id, initiative_roll, created_at) "
@@ -209,7 +209,7 @@ async def test_removing_a_player_closes_their_socket_and_stops_their_polls(serve
     # The character left the session and its initiative tracker; the other one stayed.
     sheet = (await player.get("/api/character/get.php", character_id=character["character_id"])).json()["data"]
     assert sheet["session_id"] is None
-    rows = await server.app.state.db.fetch_all("SELECT character_id FROM initiative_entries")
+    rows = await server.services.db.fetch_all("SELECT character_id FROM initiative_entries")
     assert [row["character_id"] for row in rows] == [kept["character_id"]]
     assert (await dm.get("/api/character/get.php", character_id=character["character_id"])).status_code == 403
 

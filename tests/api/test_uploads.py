@@ -79,7 +79,7 @@ async def test_a_good_jpeg_is_stored_under_a_random_name_and_served_back(server:
     anonymous = await Client(server).http.get(body["data"]["url"])
     assert anonymous.status_code == 200  # public by an unguessable name, like an attachment link
 
-    row = await server.app.state.db.fetch_one("SELECT * FROM forum_images WHERE stored_name = :n", {"n": name})
+    row = await server.services.db.fetch_one("SELECT * FROM forum_images WHERE stored_name = :n", {"n": name})
     assert row is not None
     assert (row["user_id"], row["post_id"], row["content_type"], row["size_bytes"]) == (
         player.user_id,
@@ -132,7 +132,7 @@ async def test_refused_files_leave_nothing_on_disk(server: LiveServer, settings)
 
     good = (await upload(player, "good.jpg", JPEG)).json()["data"]["filename"]
     assert stored_files(settings.upload_dir) == [f"forum/{good}"]
-    assert await server.app.state.db.fetch_val("SELECT count(*) FROM forum_images") == 1
+    assert await server.services.db.fetch_val("SELECT count(*) FROM forum_images") == 1
 
 
 async def test_exactly_five_megabytes_is_accepted(server: LiveServer, settings):

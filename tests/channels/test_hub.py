@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from server.channels import wire
-from server.channels.broadcast import Broadcast
-from server.channels.event_log import Event, EventLog, Viewer
+from server import wire
+from server.broadcast import Broadcast
 from server.channels.hub import Hub, Subscriber, View
 from server.database import Database
+from server.event_log import Event, EventLog, Viewer
 
 DM = Viewer(user_id=1, is_dm=True)
 PLAYER = Viewer(user_id=2, is_dm=False)
@@ -59,7 +59,7 @@ async def record(hub: Hub, count: int, **options) -> list[Event]:
 
 async def record_unpublished(hub: Hub, count: int) -> None:
     """Events committed to the log whose publish never happened (a crash between commit and publish)."""
-    from server.channels.event_log import Change
+    from server.event_log import Change
 
     async with hub.event_log.db.transaction() as tx:
         change = Change(tx, 1)
@@ -70,15 +70,15 @@ async def record_unpublished(hub: Hub, count: int) -> None:
 async def test_events_arriving_out_of_order_are_dispatched_in_order(hub: Hub):
     subscriber = await hub.join(1, DM, (1, "u1"), "socket")
     # Two commits whose publishes cross: the hub gets 2 before 1.
-    from server.channels.event_log import Change
+    from server.event_log import Change
 
     events = []
     for n in range(2):
         async with hub.event_log.db.transaction() as tx:
             change = Change(tx, 1)
             events.append(await change.record(1, "tick", {"n": n}))
-    await hub._on_message(wire.session_channel(1), wire.events_message([events[1]]))
-    await hub._on_message(wire.session_channel(1), wire.events_message([events[0]]))
+    await hub._on_message(wire.session_channel(1), wire.Events((events[1],)))
+    await hub._on_message(wire.session_channel(1), wire.Events((events[0],)))
     views = await received(subscriber, 2)
     assert [view.event_id for view in views] == [1, 2]
     await asyncio.sleep(0.3)
@@ -146,7 +146,7 @@ async def test_an_audience_of_users_and_the_redacted_form_for_the_rest(hub: Hub)
     for viewer, subscriber in zip(viewers, subscribers, strict=True):
         live = await received(subscriber, len(expected[viewer.user_id]))
         assert [(v.event_id, v.envelope["event_data"]) for v in live] == expected[viewer.user_id]
-        replay = [e.envelope_for(viewer) for e in await hub.event_log.since(1, 0, viewer=viewer)]
+        replay = [wire.envelope_for(e, viewer) for e in await hub.event_log.since(1, 0, viewer=viewer)]
         assert [(e["event_id"], e["event_data"]) for e in replay if e] == expected[viewer.user_id]
     # A user id that is a prefix or suffix of a member's is no member (the stored list is ",1,2,").
     assert [e.event_id for e in await hub.event_log.since(1, 0, viewer=Viewer(12, False))] == [2, 3]

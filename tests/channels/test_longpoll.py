@@ -67,7 +67,7 @@ async def test_a_parked_poll_answers_when_an_event_arrives(server: LiveServer):
 async def test_cursor_resume_gets_every_event_once_in_order_at_most_100_a_time(server: LiveServer):
     _dm, (player, _), session_id = await game_table(server)
     head = (await player.get(POLL, session_id=session_id, timeout=0)).json()["data"]["last_event_id"]
-    log = server.app.state.event_log
+    log = server.services.event_log
     async with log.change(session_id) as change:
         for n in range(150):
             await change.record(session_id, "audio_control", {"volume": n % 101})

@@ -58,7 +58,7 @@ async def test_fifty_concurrent_hp_updates_are_exact_and_consecutive(settings):
 async def _fifty_concurrent_hp_updates(server: LiveServer) -> None:
     dm, (player,), session_id = await game_table(server, players=1)
     character = await player.ok("/api/character/create.php", {**FIGHTER, "session_id": session_id})
-    async with server.app.state.db.transaction() as tx:
+    async with server.services.db.transaction() as tx:
         await tx.execute("UPDATE characters SET max_hp = 1000, current_hp = 1000")
     socket = await dm.socket(session_id, last_event_id=NOW)
     head = (await socket.frame())["head_event_id"]
@@ -81,7 +81,7 @@ async def _fifty_concurrent_hp_updates(server: LiveServer) -> None:
         assert event["event_data"]["old_hp"] == hp
         hp = event["event_data"]["current_hp"]
     assert hp == 1000 - sum(damages)
-    final = await server.app.state.db.fetch_val("SELECT current_hp FROM characters")
+    final = await server.services.db.fetch_val("SELECT current_hp FROM characters")
     assert final == 1000 - sum(damages)
 
 
@@ -260,7 +260,7 @@ async def test_a_slow_reader_is_cut_off_without_hurting_the_others(settings):
             max_queue=1,
             additional_headers={"Cookie": f"sessionToken={dm.http.cookies['sessionToken']}"},
         )
-        log = server.app.state.event_log
+        log = server.services.event_log
         filler = "x" * 4000
 
         async def write() -> None:

@@ -7,6 +7,9 @@ broadcaster 0.3.1 has two traps this wrapper closes (../shared/STACK.md):
   every message straight to `on_message`, which fans out into bounded queues.
 Publishing never raises: a message that cannot be published is logged, and the hub's repair reads the
 event from the database instead.
+
+Messages are `server.wire` messages. In one process (memory://) they are handed over as they are, with
+no encoding; between processes (Redis) they travel as `wire.encode` text.
 """
 
 from __future__ import annotations
@@ -15,18 +18,22 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 import broadcaster
 
+from server import wire
+
 log = logging.getLogger("server.broadcast")
 
-OnMessage = Callable[[str, str], Awaitable[None]]
+OnMessage = Callable[[str, wire.Message], Awaitable[None]]
 OnReconnect = Callable[[], Awaitable[None]]
 
 
 class Broadcast:
     def __init__(self, url: str, *, check_interval: float = 0.5) -> None:
         self.url = url
+        self.in_process = url.startswith("memory:")
         self._check_interval = check_interval
         self._on_message: OnMessage | None = None
         self._on_reconnect: OnReconnect | None = None
@@ -34,7 +41,6 @@ class Broadcast:
         self._channels: set[str] = set()  # what this process wants to hear, kept across reconnects
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._supervisor: asyncio.Task[None] | None = None
-        self.reconnects = 0
 
     def route(self, on_message: OnMessage, on_reconnect: OnReconnect) -> None:
         self._on_message = on_message
@@ -68,11 +74,11 @@ class Broadcast:
             with contextlib.suppress(Exception):
                 await backend.disconnect()
 
-    async def publish(self, channel: str, message: str) -> bool:
+    async def publish(self, channel: str, message: wire.Message) -> bool:
         if self._backend is None:
             return False
         try:
-            await self._backend.publish(channel, message)
+            await self._backend.publish(channel, message if self.in_process else wire.encode(message))
         except Exception as exc:
             log.warning("publish on %s failed (%s); subscribers repair from the event log", channel, exc)
             return False
@@ -105,7 +111,9 @@ class Broadcast:
                     if event is None:
                         break
                     try:
-                        await self._on_message(event.channel, event.message)
+                        # In one process the backend hands back the very object that was published.
+                        message = cast(wire.Message, event.message) if self.in_process else wire.decode(event.message)
+                        await self._on_message(event.channel, message)
                     except Exception:
                         log.exception("handling a message on %s failed", channel)
         except asyncio.CancelledError:
@@ -143,7 +151,6 @@ class Broadcast:
                 continue
             for channel in list(self._channels):
                 await self.subscribe(channel)
-            self.reconnects += 1
             delay = self._check_interval
             if self._on_reconnect is not None:
                 await self._on_reconnect()

@@ -15,9 +15,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from server import clock, codec
-from server.channels import wire
-from server.channels.broadcast import Broadcast
+from server import clock, codec, wire
+from server.broadcast import Broadcast
 from server.database import Database, Row, Transaction
 
 Audience = Literal["session", "dm", "players", "user", "users"]
@@ -25,6 +24,7 @@ Audience = Literal["session", "dm", "players", "user", "users"]
 # redacted form that those outside the audience get (e.g. "a blind roll was made", without numbers).
 Form = Literal["full", "player", "redacted"]
 REPLAY_BATCH = 500
+HEADS_BATCH = 500  # game sessions per query: bound the number of parameters
 MAX_AUDIENCE_USERS = 200
 
 
@@ -93,38 +93,6 @@ class Event:
 
     def visible_to(self, viewer: Viewer) -> bool:
         return self.form_for(viewer) is not None
-
-    def envelope(self, form: Form) -> dict[str, Any]:
-        """The event, in one of its forms, as both transports send it."""
-        data = {"full": self.event_data, "player": self.player_data, "redacted": self.redacted_data}[form]
-        return {
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "event_data": data,
-            "created_at": self.created_at,
-        }
-
-    def envelope_for(self, viewer: Viewer) -> dict[str, Any] | None:
-        form = self.form_for(viewer)
-        return None if form is None else self.envelope(form)
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "event_data": self.event_data,
-            "player_data": self.player_data,
-            "audience": self.audience,
-            "audience_user_id": self.audience_user_id,
-            "audience_user_ids": list(self.audience_user_ids),
-            "redacted_data": self.redacted_data,
-            "created_at": self.created_at,
-        }
-
-    @classmethod
-    def from_wire(cls, item: dict[str, Any]) -> Event:
-        return cls(**{**item, "audience_user_ids": tuple(item.get("audience_user_ids") or ())})
 
     @classmethod
     def from_row(cls, row: Row) -> Event:
@@ -213,7 +181,7 @@ class Change:
 class EventLog:
     def __init__(self, db: Database, broadcast: Broadcast) -> None:
         self.db = db
-        self._broadcast = broadcast
+        self.broadcast = broadcast
 
     @asynccontextmanager
     async def change(self, session_id: int | None = None) -> AsyncIterator[Change]:
@@ -233,13 +201,31 @@ class EventLog:
         for event in change.events:
             by_session.setdefault(event.session_id, []).append(event)
         for session_id, events in by_session.items():
-            await self._broadcast.publish(wire.session_channel(session_id), wire.events_message(events))
+            await self.broadcast.publish(wire.session_channel(session_id), wire.Events(tuple(events)))
 
     async def head(self, session_id: int) -> int:
         head = await self.db.fetch_val(
             "SELECT event_head FROM game_sessions WHERE session_id = :sid", {"sid": session_id}
         )
         return int(head or 0)
+
+    async def heads(self, session_ids: Iterable[int]) -> dict[int, int]:
+        """The last event_id of each of these game sessions (those that exist)."""
+        ids = list(session_ids)
+        heads: dict[int, int] = {}
+        for start in range(0, len(ids), HEADS_BATCH):
+            batch = ids[start : start + HEADS_BATCH]
+            names = ", ".join(f":s{i}" for i in range(len(batch)))
+            rows = await self.db.fetch_all(
+                f"SELECT session_id, event_head FROM game_sessions WHERE session_id IN ({names})",
+                {f"s{i}": sid for i, sid in enumerate(batch)},
+            )
+            heads.update((row["session_id"], int(row["event_head"] or 0)) for row in rows)
+        return heads
+
+    async def logged_out(self, user_id: int) -> None:
+        """Tell every process that the user's login session ended, so their sockets close."""
+        await self.broadcast.publish(wire.CONTROL_CHANNEL, wire.Logout(user_id))
 
     async def since(
         self,

@@ -1,0 +1,31 @@
+"""What the app is built of, reached through one typed accessor: `services(request)` (or a WebSocket,
+or the app itself) instead of `app.state.x`. `create_app` makes the one `Services` of an app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import HTTPConnection
+
+from server.channels.hub import Hub
+from server.database import Database
+from server.event_log import EventLog
+from server.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    event_log: EventLog
+    hub: Hub
+    # SECRET_KEY, or the key kept in the database: known once the app has started (server/app.py).
+    secret_key: str = ""
+
+
+def services(holder: HTTPConnection | Starlette) -> Services:
+    """The services of the app serving this request or WebSocket (or of this app)."""
+    state = holder.state if isinstance(holder, Starlette) else holder.app.state
+    found: Services = state.services
+    return found
