@@ -123,6 +123,14 @@ async def update_hp(log: EventLog, user: User, character_id: int, damage: int, h
     raise Conflict("The character changed while it was being updated; try again")
 
 
+async def apply_hp(change: Change, user: User, character_id: int, damage: int, healing: int) -> dict[str, Any]:
+    """Damage then healing within `change`; NotFound unless the character is in the change's game session."""
+    row = await _locked(change.tx, character_id)
+    if row["session_id"] is None or row["session_id"] != change.session_id:
+        raise NotFound("Character not found in this session")
+    return await _apply_hp(change, user, row, damage, healing)
+
+
 async def _apply_hp(change: Change, user: User, row: Row, damage: int, healing: int) -> dict[str, Any]:
     character_id = row["character_id"]
     _require_owner_or_dm(user, row)

@@ -177,6 +177,16 @@ class Change:
         self.events.append(event)
         return event
 
+    async def replace_data(self, event_id: int, event_data: dict[str, Any]) -> None:
+        """Overwrite the data of an event already in the log, in the full and the players' form (a
+        deleted chat message loses its text). Its id, type, audience and redacted form stay, so the
+        ordering guarantee and who sees that it happened are unchanged."""
+        await self.tx.execute(
+            "UPDATE session_events SET event_data = :data, player_data = NULL "
+            "WHERE session_id = :sid AND event_id = :eid",
+            {"data": codec.dumps_text(event_data), "sid": self.session_id, "eid": event_id},
+        )
+
 
 class EventLog:
     def __init__(self, db: Database, broadcast: Broadcast) -> None:
@@ -237,22 +247,45 @@ class EventLog:
         limit: int = REPLAY_BATCH,
     ) -> list[Event]:
         """Events after `after` (and up to `until`), oldest first; only those `viewer` may see, if given."""
-        sql = (
-            "SELECT session_id, event_id, event_type, event_data, player_data, audience, audience_user_id, "
-            "audience_user_ids, redacted_data, created_at FROM session_events "
-            "WHERE session_id = :sid AND event_id > :after"
-        )
+        sql = f"SELECT {_COLUMNS} FROM session_events WHERE session_id = :sid AND event_id > :after"
         values: dict[str, Any] = {"sid": session_id, "after": after, "limit": limit}
         if until is not None:
             sql += " AND event_id <= :until"
             values["until"] = until
         if viewer is not None:
-            sql += (
-                " AND (audience = 'session' OR (audience = 'dm' AND :is_dm = 1)"
-                " OR (audience = 'players' AND :is_dm = 0)"
-                " OR (audience = 'user' AND audience_user_id = :uid)"
-                " OR (audience = 'users' AND audience_user_ids LIKE :member) OR redacted_data IS NOT NULL)"
-            )
-            values.update(is_dm=int(viewer.is_dm), uid=viewer.user_id, member=f"%,{viewer.user_id},%")
+            sql += _visible_to(viewer, values)
         rows = await self.db.fetch_all(sql + " ORDER BY event_id LIMIT :limit", values)
         return [Event.from_row(row) for row in rows]
+
+    async def history(
+        self, session_id: int, viewer: Viewer, event_types: tuple[str, ...], *, before: int | None, limit: int
+    ) -> list[Event]:
+        """The newest `limit` events of `event_types` before event_id `before` that `viewer` may see (in
+        any form), oldest first: one page of a history that pages back in time."""
+        types = ", ".join(f":t{i}" for i in range(len(event_types)))
+        values: dict[str, Any] = {"sid": session_id, "limit": limit, **{f"t{i}": t for i, t in enumerate(event_types)}}
+        sql = f"SELECT {_COLUMNS} FROM session_events WHERE session_id = :sid AND event_type IN ({types})"
+        if before is not None:
+            sql += " AND event_id < :before"
+            values["before"] = before
+        rows = await self.db.fetch_all(
+            sql + _visible_to(viewer, values) + " ORDER BY event_id DESC LIMIT :limit", values
+        )
+        return [Event.from_row(row) for row in reversed(rows)]
+
+
+_COLUMNS = (
+    "session_id, event_id, event_type, event_data, player_data, audience, audience_user_id, audience_user_ids, "
+    "redacted_data, created_at"
+)
+
+
+def _visible_to(viewer: Viewer, values: dict[str, Any]) -> str:
+    """The SQL condition (and its values) for the events `viewer` gets in any form; mirrors Event.form_for."""
+    values.update(is_dm=int(viewer.is_dm), uid=viewer.user_id, member=f"%,{viewer.user_id},%")
+    return (
+        " AND (audience = 'session' OR (audience = 'dm' AND :is_dm = 1)"
+        " OR (audience = 'players' AND :is_dm = 0)"
+        " OR (audience = 'user' AND audience_user_id = :uid)"
+        " OR (audience = 'users' AND audience_user_ids LIKE :member) OR redacted_data IS NOT NULL)"
+    )

@@ -61,6 +61,16 @@ async def require_dm(db: Database, session_id: int, user: User) -> Membership:
     return member
 
 
+async def member_ids(db: Database, session_id: int) -> set[int]:
+    """The user ids of the game session's DM and its accepted players."""
+    rows = await db.fetch_all(
+        "SELECT dm_user_id AS user_id FROM game_sessions WHERE session_id = :sid UNION "
+        "SELECT user_id FROM session_players WHERE session_id = :sid AND status = 'accepted'",
+        {"sid": session_id},
+    )
+    return {int(row["user_id"]) for row in rows}
+
+
 def viewer(user: User, member: Membership) -> Viewer:
     return Viewer(user.user_id, member.role == "dm")
 

@@ -15,7 +15,7 @@ from server import bestiary, clock, codec
 from server.accounts import User
 from server.database import Database, Row, Transaction
 from server.errors import Invalid, NotFound
-from server.event_log import EventLog
+from server.event_log import Change, EventLog
 from server.game_sessions import require_dm, require_member
 from server.rules import hit_dice
 
@@ -197,33 +197,41 @@ async def update_hp(log: EventLog, dm: User, instance_id: int, damage: int, heal
     session_id = await _session_of(log.db, instance_id)
     await require_dm(log.db, session_id, dm)
     async with log.change(session_id) as change:
-        row = await _locked(change.tx, instance_id)
-        old_hp = row["current_hp"]
-        new_hp = max(0, min(row["max_hp"], old_hp - damage + healing))
-        await change.tx.execute(
-            "UPDATE monster_instances SET current_hp = :hp, updated_at = :now WHERE instance_id = :iid",
-            {"hp": new_hp, "now": clock.now_text(), "iid": instance_id},
-        )
-        result = {
+        return await apply_hp(change, instance_id, damage, healing)
+
+
+async def apply_hp(change: Change, instance_id: int, damage: int, healing: int) -> dict[str, Any]:
+    """Damage then healing within `change` (whose caller checked that the user is the DM); NotFound
+    unless the instance is in the change's game session."""
+    row = await _locked(change.tx, instance_id)
+    if row["session_id"] != change.session_id:
+        raise NotFound("Monster instance not found in this session")
+    old_hp = row["current_hp"]
+    new_hp = max(0, min(row["max_hp"], old_hp - damage + healing))
+    await change.tx.execute(
+        "UPDATE monster_instances SET current_hp = :hp, updated_at = :now WHERE instance_id = :iid",
+        {"hp": new_hp, "now": clock.now_text(), "iid": instance_id},
+    )
+    result = {
+        "instance_id": instance_id,
+        "instance_name": row["instance_name"],
+        "old_hp": old_hp,
+        "current_hp": new_hp,
+        "max_hp": row["max_hp"],
+        "damage": damage,
+        "healing": healing,
+        "is_dead": new_hp <= 0,
+    }
+    await change.record(
+        row["session_id"],
+        "monster_hp_updated",
+        result,
+        player_data={
             "instance_id": instance_id,
             "instance_name": row["instance_name"],
-            "old_hp": old_hp,
-            "current_hp": new_hp,
-            "max_hp": row["max_hp"],
-            "damage": damage,
-            "healing": healing,
-            "is_dead": new_hp <= 0,
-        }
-        await change.record(
-            session_id,
-            "monster_hp_updated",
-            result,
-            player_data={
-                "instance_id": instance_id,
-                "instance_name": row["instance_name"],
-                "condition": condition(new_hp, row["max_hp"]),
-            },
-        )
+            "condition": condition(new_hp, row["max_hp"]),
+        },
+    )
     return {**result, "condition": condition(new_hp, row["max_hp"])}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from server.api import audio, auth, characters, combat, forum, game_sessions, health, items, monsters, realtime
+from server.api import audio, auth, characters, combat, dice, forum, game_sessions, health, items, monsters, realtime
 from server.channels import websocket
 
 
@@ -52,6 +52,8 @@ API: list[BaseRoute] = [
     _post("/combat/remove-monster.php", combat.remove_monster),
     _post("/combat/clear-initiative.php", combat.clear_initiative),
     _get("/items/list.php", items.list_items),
+    _post("/dice/roll.php", dice.roll),
+    _get("/dice/history.php", dice.history),
     _get("/realtime/poll.php", realtime.poll),
     WebSocketRoute("/realtime/ws", websocket.realtime_socket),
 ]
