@@ -18,6 +18,7 @@ from server.broadcast import Broadcast
 from server.channels.hub import Hub
 from server.database import Database
 from server.event_log import EventLog
+from server.send_rate import SendRate
 from server.services import Services
 from server.settings import Settings
 
@@ -42,7 +43,8 @@ def create_app(settings: Settings) -> Starlette:
     broadcast = Broadcast(settings.broadcast_url)
     event_log = EventLog(db, broadcast)
     hub = Hub(event_log, broadcast, max_connections=settings.max_connections, queue_limit=settings.send_queue_limit)
-    services = Services(settings, db, event_log, hub)
+    send_rate = SendRate(settings.broadcast_url, settings.chat_per_second, settings.chat_per_minute)
+    services = Services(settings, db, event_log, hub, send_rate)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -53,10 +55,12 @@ def create_app(settings: Settings) -> Starlette:
             await items.seed(db)
             services.secret_key = await _secret_key(db, settings.secret_key)
             await broadcast.connect()
+            await send_rate.start()
             await hub.start()
             yield
             await hub.stop()
         finally:
+            await send_rate.stop()
             await broadcast.disconnect()
             await db.disconnect()
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from typing import Any, Literal
 
-from server import characters, game_sessions, monster_instances
+from server import characters, game_sessions, monster_instances, wire
 from server.accounts import User
 from server.errors import Forbidden, Invalid
 from server.event_log import EventLog
@@ -107,8 +107,6 @@ async def history(
     for the page before it (None at the start of the session)."""
     member = await game_sessions.require_member(log.db, session_id, user)
     viewer = game_sessions.viewer(user, member)
-    events = await log.history(session_id, viewer, ("dice_rolled",), before=before_id, limit=limit + 1)
-    more = len(events) > limit
-    events = events[-limit:]
-    rolls = [envelope for event in events if (envelope := event.envelope_for(viewer)) is not None]
-    return {"rolls": rolls, "next_before_id": rolls[0]["event_id"] if more and rolls else None}
+    events, before = await log.history(session_id, viewer, ("dice_rolled",), before=before_id, limit=limit)
+    rolls = [envelope for event in events if (envelope := wire.envelope_for(event, viewer)) is not None]
+    return {"rolls": rolls, "next_before_id": before}

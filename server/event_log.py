@@ -177,6 +177,14 @@ class Change:
         self.events.append(event)
         return event
 
+    async def find(self, event_id: int) -> Event | None:
+        """An event already in this change's game session, read inside the transaction."""
+        row = await self.tx.fetch_one(
+            f"SELECT {_COLUMNS} FROM session_events WHERE session_id = :sid AND event_id = :eid",
+            {"sid": self.session_id, "eid": event_id},
+        )
+        return None if row is None else Event.from_row(row)
+
     async def replace_data(self, event_id: int, event_data: dict[str, Any]) -> None:
         """Overwrite the data of an event already in the log, in the full and the players' form (a
         deleted chat message loses its text). Its id, type, audience and redacted form stay, so the
@@ -259,11 +267,13 @@ class EventLog:
 
     async def history(
         self, session_id: int, viewer: Viewer, event_types: tuple[str, ...], *, before: int | None, limit: int
-    ) -> list[Event]:
-        """The newest `limit` events of `event_types` before event_id `before` that `viewer` may see (in
-        any form), oldest first: one page of a history that pages back in time."""
+    ) -> tuple[list[Event], int | None]:
+        """One page of a history that pages back in time: the newest `limit` events of `event_types`
+        before event_id `before` that `viewer` may see (in any form), oldest first, and the `before` that
+        asks for the page before it (None when there is none)."""
         types = ", ".join(f":t{i}" for i in range(len(event_types)))
-        values: dict[str, Any] = {"sid": session_id, "limit": limit, **{f"t{i}": t for i, t in enumerate(event_types)}}
+        values: dict[str, Any] = {"sid": session_id, "limit": limit + 1}
+        values.update({f"t{i}": event_type for i, event_type in enumerate(event_types)})
         sql = f"SELECT {_COLUMNS} FROM session_events WHERE session_id = :sid AND event_type IN ({types})"
         if before is not None:
             sql += " AND event_id < :before"
@@ -271,7 +281,8 @@ class EventLog:
         rows = await self.db.fetch_all(
             sql + _visible_to(viewer, values) + " ORDER BY event_id DESC LIMIT :limit", values
         )
-        return [Event.from_row(row) for row in reversed(rows)]
+        events = [Event.from_row(row) for row in reversed(rows[:limit])]
+        return events, events[0].event_id if len(rows) > limit else None
 
 
 _COLUMNS = (

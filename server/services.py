@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from server.channels.hub import Hub
 from server.database import Database
 from server.event_log import EventLog
+from server.send_rate import SendRate
 from server.settings import Settings
 
 
@@ -20,6 +21,7 @@ class Services:
     db: Database
     event_log: EventLog
     hub: Hub
+    send_rate: SendRate
     # SECRET_KEY, or the key kept in the database: known once the app has started (server/app.py).
     secret_key: str = ""
 

@@ -31,6 +31,8 @@ class Settings:
     max_connections: int = 10_000
     send_queue_limit: int = 1024
     max_body_size: int = 1024 * 1024
+    chat_per_second: int = 5
+    chat_per_minute: int = 60
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
@@ -101,4 +103,6 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         session_lifetime=_integer(env, "SESSION_LIFETIME", 14 * 24 * 3600, 60, 365 * 24 * 3600),
         max_connections=_integer(env, "MAX_CONNECTIONS", 10_000, 1, 1_000_000),
         send_queue_limit=_integer(env, "SEND_QUEUE_LIMIT", 1024, 8, 100_000),
+        chat_per_second=_integer(env, "CHAT_RATE_PER_SECOND", 5, 1, 10_000),
+        chat_per_minute=_integer(env, "CHAT_RATE_PER_MINUTE", 60, 1, 1_000_000),
     )

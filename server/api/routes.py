@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from server.api import audio, auth, characters, combat, dice, forum, game_sessions, health, items, monsters, realtime
+from server.api import (
+    audio,
+    auth,
+    characters,
+    chat,
+    combat,
+    dice,
+    forum,
+    game_sessions,
+    health,
+    items,
+    monsters,
+    realtime,
+)
 from server.channels import websocket
 
 
@@ -54,6 +67,9 @@ API: list[BaseRoute] = [
     _get("/items/list.php", items.list_items),
     _post("/dice/roll.php", dice.roll),
     _get("/dice/history.php", dice.history),
+    _post("/chat/send.php", chat.send),
+    _post("/chat/delete.php", chat.delete),
+    _get("/chat/history.php", chat.history),
     _get("/realtime/poll.php", realtime.poll),
     WebSocketRoute("/realtime/ws", websocket.realtime_socket),
 ]

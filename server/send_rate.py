@@ -1,0 +1,67 @@
+"""Per-user send rates (chat messages), through the `limits` library: this module alone imports it.
+
+Moving windows, two at once (a burst limit per second and a limit per minute). The counters live in this
+process's memory, or in Redis when BROADCAST_URL is Redis, so that every process behind the same Redis
+shares one count per user.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from server.errors import RateLimited
+
+
+class SendRate:
+    def __init__(self, broadcast_url: str, per_second: int = 5, per_minute: int = 60) -> None:
+        self._url = broadcast_url
+        self._items: tuple[RateLimitItem, ...] = (
+            RateLimitItemPerSecond(per_second),
+            RateLimitItemPerMinute(per_minute),
+        )
+        self._pool: object | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
+
+    async def start(self) -> None:
+        if self._url.startswith(("redis://", "rediss://")):
+            import redis.asyncio as redis
+
+            # Our own pool, closed in stop(): the library's would be left open (a ResourceWarning).
+            pool = redis.ConnectionPool.from_url(self._url)
+            self._pool = pool
+            storage = storage_from_string(
+                f"async+{self._url}",
+                implementation="redispy",
+                connection_pool=pool,  # type: ignore[arg-type]
+                key_prefix="vtt-rate",
+            )
+        else:
+            storage = storage_from_string("async+memory://")
+        self._limiter = MovingWindowRateLimiter(storage)  # type: ignore[arg-type]
+
+    async def stop(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()  # type: ignore[attr-defined]
+            self._pool = None
+
+    async def spend(self, key: str) -> None:
+        """Count one send for `key`, or raise RateLimited (with Retry-After seconds) if a window is full;
+        a refused send does not count."""
+        limiter = self._limiter
+        assert limiter is not None, "SendRate.start() was not awaited"
+        for item in self._items:
+            if not await limiter.test(item, key):
+                raise RateLimited(await self._retry_after(limiter, item, key), "Too many messages; slow down")
+        for item in self._items:
+            if not await limiter.hit(item, key):
+                raise RateLimited(await self._retry_after(limiter, item, key), "Too many messages; slow down")
+
+    @staticmethod
+    async def _retry_after(limiter: MovingWindowRateLimiter, item: RateLimitItem, key: str) -> int:
+        reset_at, _remaining = await limiter.get_window_stats(item, key)
+        return max(1, math.ceil(reset_at - time.time()))
