@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from server import chat
 from server.api.envelope import success
+from server.api.pagination import HistoryQuery
 from server.api.requests import MAX_INTEGER, Body, authenticated, json_body, query
 from server.services import services
 
@@ -27,12 +28,6 @@ class Message(Body):
 class MessageRef(Body):
     session_id: int = Field(title="Session ID", ge=1)
     message_id: int = Field(title="Message ID", ge=1)
-
-
-class HistoryQuery(Body):
-    session_id: int = Field(title="Session ID", ge=1)
-    before_id: int | None = Field(default=None, title="Before ID", ge=1)
-    limit: int = Field(default=chat.HISTORY_PAGE, title="Limit", ge=1, le=100)
 
 
 async def send(request: Request) -> Response:

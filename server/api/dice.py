@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from server import dice_rolls
 from server.api.envelope import success
+from server.api.pagination import HistoryQuery
 from server.api.requests import MAX_INTEGER, Body, authenticated, json_body, query
 from server.errors import Invalid
 from server.services import services
@@ -46,12 +47,6 @@ class RollRequest(Body):
     label: str | None = Field(default=None, title="Label", max_length=100)
     visibility: Literal["public", "dm", "blind", "self"] | WhisperTo = Field(default="public", title="Visibility")
     apply_damage_to: DamageTarget | None = Field(default=None, title="Apply damage to")
-
-
-class HistoryQuery(Body):
-    session_id: int = Field(title="Session ID", ge=1)
-    before_id: int | None = Field(default=None, title="Before ID", ge=1)
-    limit: int = Field(default=dice_rolls.HISTORY_PAGE, title="Limit", ge=1, le=100)
 
 
 async def roll(request: Request) -> Response:

@@ -30,3 +30,12 @@ def pagination(query: PageQuery, total: int) -> dict[str, Any]:
         "total": total,
         "total_pages": math.ceil(total / query.limit) if total else 0,
     }
+
+
+class HistoryQuery(Body):
+    """A page of a game session's history, back in time: the `limit` newest items before `before_id`
+    (the answer's `next_before_id` asks for the page before it)."""
+
+    session_id: int = Field(title="Session ID", ge=1)
+    before_id: int | None = Field(default=None, title="Before ID", ge=1)
+    limit: int = Field(default=50, title="Limit", ge=1, le=MAX_LIMIT)

@@ -135,6 +135,11 @@ async def image(client: Client, t: Table) -> str:
     return await status(await client.http.get(f"/images/forum/{t.extra['image']}"))
 
 
+async def delete_message(client: Client, t: Table) -> str:
+    sent = await t.clients["player"].ok("/api/chat/send.php", {**session(t), "text": "a word"})
+    return await status(await client.post("/api/chat/delete.php", {**session(t), "message_id": sent["message_id"]}))
+
+
 async def upload_image(client: Client, t: Table) -> str:
     return await status(await upload(client, "map.png", png()))
 
@@ -206,6 +211,11 @@ CALLS: dict[str, Call] = {
     "POST /api/combat/clear-initiative.php": post("/api/combat/clear-initiative.php", session),
     "GET /api/session/get-dm-dashboard.php": get("/api/session/get-dm-dashboard.php", session),
     "GET /api/items/list.php": get("/api/items/list.php"),
+    "POST /api/dice/roll.php": post("/api/dice/roll.php", lambda t: {**session(t), "expression": "d20"}),
+    "GET /api/dice/history.php": get("/api/dice/history.php", session),
+    "POST /api/chat/send.php": post("/api/chat/send.php", lambda t: {**session(t), "text": "Hello"}),
+    "POST /api/chat/delete.php": delete_message,
+    "GET /api/chat/history.php": get("/api/chat/history.php", session),
 }
 
 
