@@ -97,7 +97,9 @@ async def roll(
                 applied = await monster_instances.apply_hp(change, target_id, damage, 0)
             else:
                 applied = await characters.apply_hp(change, user, target_id, damage, 0)
-    return {"roll_id": event.event_id, **data, "applied": applied}
+    # The roller's answer is their own form of the event: a blind roll's roller learns no number either.
+    seen = event.envelope_for(game_sessions.viewer(user, member))
+    return {"roll_id": event.event_id, **(seen["event_data"] if seen else {}), "applied": applied}
 
 
 async def history(

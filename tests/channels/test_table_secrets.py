@@ -121,7 +121,10 @@ async def test_blind_rolls_and_whispers_reach_only_whom_they_may(server: LiveSer
             body = {"expression": f"1d20+{constant}", "label": secret.canary, **extra}
         else:
             body = {"text": secret.canary, **extra}
-        result = await sender.ok(path, {"session_id": session_id, **body})
+        answer = await sender.post(path, {"session_id": session_id, **body})
+        sender_name = next(name for name, client in members.items() if client is sender)
+        seen[sender_name].raw.append(answer.text)
+        result = answer.json()["data"]
         secret.event_id = result.get("roll_id") or result["message_id"]
         sentinel = await dm.ok(say, {"session_id": session_id, "text": f"sentinel {number}"})
         for name, task in polls.items():
