@@ -3,7 +3,8 @@
 
 import { h, field, setText, syncList, busy, announce, onSubmit, hpBar, updateHpBar } from "./ui.js";
 import { labelClass, truthy } from "./table-state.js";
-import { panel, onlineLine, logPanel, soundPanel } from "./table.js";
+import { panel, onlineLine, soundPanel } from "./table.js";
+import { tableLog } from "./table-log.js";
 
 const TRACKS = [{ url: "/sounds/test-tone.wav", name: "Test tone" }];
 
@@ -19,7 +20,7 @@ export function renderDm(context) {
       monstersPanel(context),
       audioPanel(context),
       xpPanel(context),
-      logPanel(state)));
+      tableLog(context)));
   return page;
 }
 

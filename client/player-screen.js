@@ -3,7 +3,9 @@
 
 import { h, field, setText, syncList, onSubmit, announce, hpBar, updateHpBar } from "./ui.js";
 import { labelClass, truthy } from "./table-state.js";
-import { panel, onlineLine, logPanel, soundPanel } from "./table.js";
+import { panel, onlineLine, soundPanel } from "./table.js";
+import { tableLog } from "./table-log.js";
+import { rollButton, hitDie } from "./dice.js";
 
 const CLASSES = ["fighter", "cleric", "magic_user", "thief", "dwarf", "elf", "halfling"];
 const ALIGNMENTS = ["lawful", "neutral", "chaotic"];
@@ -22,7 +24,7 @@ export function renderPlayer(context) {
       initiativePanel(context),
       soundPanel(context),
       monstersPanel(context),
-      logPanel(state)));
+      tableLog(context)));
 }
 
 function myCharacters({ state, me }) {
@@ -66,7 +68,8 @@ function sheet(c) {
     h("h3", { class: "name" }),
     h("p", { class: "meta" }),
     h("div", { class: "hp-line big" }, hpBar(c.current_hp, c.max_hp), h("span", { class: "hp-text" })),
-    h("dl", { class: "abilities" }, ABILITIES.map(([key, label]) => h("div", { dataset: { ability: key } }, h("dt", {}, label), h("dd", {}, "–")))));
+    h("p", { class: "sheet-rolls" }, rollButton(hitDie(c.class), "Hit die", `Roll hit die (${hitDie(c.class)})`)),
+    h("dl", { class: "abilities" }, ABILITIES.map(([key, label]) => h("div", { dataset: { ability: key } }, h("dt", {}, label), h("dd", {}, "–"), rollButton("1d20", `${label} check`, "d20")))));
 }
 
 function updateSheet(el, c) {

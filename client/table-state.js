@@ -151,7 +151,8 @@ export function truthy(value) {
   return value === true || value === 1 || value === "1";
 }
 
-function describe(type, data) {
+/** One line of the table log for a game event, or null for events the log does not show. */
+export function describe(type, data) {
   const who = data.character_name || data.instance_name || data.entity_name || "Someone";
   switch (type) {
     case "character_hp_updated": {

@@ -4,7 +4,7 @@
 
 import { TableState } from "./table-state.js";
 import { AudioSync } from "./audio-sync.js";
-import { h, setText, syncList } from "./ui.js";
+import { h, setText } from "./ui.js";
 
 export async function openTable(vtt, main, sessionId, { transport, setConnection, screen, go }) {
   let closed = false;
@@ -132,15 +132,6 @@ export function onlineLine(state) {
   update();
   state.onChange(update);
   return line;
-}
-
-/** The table log: the latest events, newest first, in a box of fixed height. */
-export function logPanel(state) {
-  const list = h("ol", { class: "log", "aria-live": "polite", "aria-relevant": "additions" });
-  const update = () => syncList(list, state.log, (entry) => entry.id, () => h("li"), (el, entry) => setText(el, entry.text));
-  update();
-  state.onChange(update);
-  return panel("log", "Table log", list);
 }
 
 /** The music box: now playing, and the one click browsers require before a page may play sound. */

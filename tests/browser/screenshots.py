@@ -49,7 +49,7 @@ async def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as folder:
         server = await LiveServer(Settings(database_url=f"sqlite:///{folder}/vtt.db", upload_dir=Path(folder))).start()
         try:
-            dm, _players, sid, characters = await table(server)
+            dm, players, sid, characters = await table(server)
             goblins = await dm.ok(
                 "/api/monsters/create-instance.php",
                 {"monster_id": await monster(dm, "Goblin"), "session_id": sid, "count": 3},
@@ -86,6 +86,17 @@ async def main(out: Path) -> None:
                     "volume": 60,
                 },
             )
+
+            brannoc, ilse = players
+            await brannoc.ok("/api/chat/send.php", {"session_id": sid, "text": "I charge the big one!"})
+            await brannoc.ok(
+                "/api/dice/roll.php", {"session_id": sid, "expression": "1d20+2", "label": "Attack on the ogre"}
+            )
+            await dm.ok("/api/dice/roll.php", {"session_id": sid, "expression": "1d6", "visibility": "blind"})
+            await ilse.ok(
+                "/api/chat/send.php", {"session_id": sid, "text": "Careful, it looks hungry", "to": [brannoc.user_id]}
+            )
+            await ilse.ok("/api/dice/roll.php", {"session_id": sid, "expression": "4d6kh3", "label": "Strength"})
 
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
