@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -139,3 +140,25 @@ async def test_history_pages_back_in_time(server: LiveServer):
     older = (await dm.get(HISTORY, session_id=session_id, limit=3, before_id=page["next_before_id"])).json()["data"]
     assert [m["message_id"] for m in older["messages"]] == [s["message_id"] for s in sent[:2]]
     assert older["next_before_id"] is None
+
+
+@pytest.mark.redis
+async def test_the_send_rate_is_shared_by_processes_through_redis(redis_url: str):
+    """Two limiters on one Redis (two server processes) count one user's sends together."""
+    key = f"chat:test-{uuid.uuid4().hex}"
+    first, second = (
+        SendRate(redis_url, per_second=1000, per_minute=3),
+        SendRate(redis_url, per_second=1000, per_minute=3),
+    )
+    await first.start()
+    await second.start()
+    try:
+        await first.spend(key)
+        await second.spend(key)
+        await first.spend(key)
+        with pytest.raises(RateLimited) as caught:
+            await second.spend(key)
+        assert 1 <= caught.value.retry_after <= 60
+    finally:
+        await first.stop()
+        await second.stop()
