@@ -98,7 +98,7 @@ async def roll(
             else:
                 applied = await characters.apply_hp(change, user, target_id, damage, 0)
     # The roller's answer is their own form of the event: a blind roll's roller learns no number either.
-    seen = event.envelope_for(game_sessions.viewer(user, member))
+    seen = wire.envelope_for(event, game_sessions.viewer(user, member))
     return {"roll_id": event.event_id, **(seen["event_data"] if seen else {}), "applied": applied}
 
 

@@ -41,7 +41,14 @@ def test_the_transports_do_not_import_the_api(path: Path):
 
 @pytest.mark.parametrize(
     ("library", "owner"),
-    [("broadcaster", "broadcast.py"), ("databases", "database.py"), ("orjson", "codec.py"), ("argon2", "passwords.py")],
+    [
+        ("broadcaster", "broadcast.py"),
+        ("databases", "database.py"),
+        ("orjson", "codec.py"),
+        ("argon2", "passwords.py"),
+        ("lark", "rules/dice.py"),
+        ("limits", "send_rate.py"),
+    ],
 )
 def test_each_outside_library_has_one_owner(library: str, owner: str):
     importers = {

@@ -70,7 +70,7 @@ async def parked(server: LiveServer, count: int) -> None:
     """Wait until `count` connections (sockets and parked polls) are in the hub, so that the polls take
     the live path; the hub has no event for that, and the assertions hold on either path."""
     async with asyncio.timeout(10):
-        while server.app.state.hub.connections < count:  # noqa: ASYNC110
+        while server.services.hub.connections < count:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 
@@ -108,7 +108,7 @@ async def test_blind_rolls_and_whispers_reach_only_whom_they_may(server: LiveSer
     live = {name: await client.socket(session_id) for name, client in members.items()}
     for name, socket in live.items():
         seen[name].add("hello", [], json.dumps(await socket.frame()))
-    cursors = {name: await server.app.state.event_log.head(session_id) for name in members}
+    cursors = {name: await server.services.event_log.head(session_id) for name in members}
 
     for number, (secret, sender, path, extra) in enumerate(steps):
         polls = {
