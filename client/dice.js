@@ -1,7 +1,7 @@
 // Dice at the table: ask the server to roll (never the browser), and draw a result with every die, the
 // dropped ones struck through. Text goes in through h() (text nodes), never as HTML.
 
-import { h } from "./ui.js";
+import { h, busy } from "./ui.js";
 
 export const VISIBILITIES = [
   ["public", "Everyone sees it"],
@@ -39,4 +39,16 @@ export function diceLine(data) {
   }
   if (data.modifier) parts.push(h("span", { class: "op" }, data.modifier < 0 ? ` − ${-data.modifier}` : ` + ${data.modifier}`));
   return h("span", { class: "dice" }, parts, h("span", { class: "op" }, " = "), h("strong", { class: "total" }, String(data.total)));
+}
+
+/** The DM's roll-and-apply: an expression and a button that rolls it and deals the total as damage to
+ * `target` ({ character_id } or { monster_instance_id }) in one server transaction. */
+export function damageRoller(vtt, sessionId, target, name, onApplied) {
+  const expression = h("input", { name: "damage_expression", value: "1d6", maxlength: 200, autocomplete: "off", class: "damage-expression", "aria-label": `Damage dice for ${name}` });
+  const button = h("button", { type: "button", class: "damage", "aria-label": `Roll damage against ${name}` }, "Roll damage");
+  button.addEventListener("click", () => busy(button, async () => {
+    const result = await vtt.post("dice/roll.php", { session_id: sessionId, expression: expression.value.trim(), label: `Damage to ${name}`, visibility: "dm", apply_damage_to: target });
+    if (onApplied && result.applied) onApplied(result.applied);
+  }));
+  return h("div", { class: "damage-roller" }, expression, button);
 }

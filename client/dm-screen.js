@@ -5,6 +5,7 @@ import { h, field, setText, syncList, busy, announce, onSubmit, hpBar, updateHpB
 import { labelClass, truthy } from "./table-state.js";
 import { panel, onlineLine, soundPanel } from "./table.js";
 import { tableLog } from "./table-log.js";
+import { damageRoller } from "./dice.js";
 
 const TRACKS = [{ url: "/sounds/test-tone.wav", name: "Test tone" }];
 
@@ -39,7 +40,7 @@ function hpControls(name, idBase, onChange) {
     h("label", { for: amount.id, class: "visually-hidden" }, `Amount for ${name}`), amount, damage, heal);
 }
 
-function partyPanel({ vtt, state }) {
+function partyPanel({ vtt, state, sessionId }) {
   const list = h("ul", { class: "roster" });
   const empty = h("p", { class: "muted" }, "No characters yet. Players create theirs on the player screen.");
   const update = () => {
@@ -53,7 +54,8 @@ function partyPanel({ vtt, state }) {
         hpControls(c.character_name, `c${c.character_id}`, async (change) => {
           const result = await vtt.post("character/update-hp.php", { character_id: c.character_id, ...change });
           state.mergeCharacter(result);
-        }));
+        }),
+        damageRoller(vtt, sessionId, { character_id: c.character_id }, c.character_name, (hp) => state.mergeCharacter(hp)));
       return row;
     }, (row, c) => {
       setText(row.querySelector(".name"), c.character_name);
@@ -86,6 +88,7 @@ function monstersPanel({ vtt, state, sessionId }) {
           hpControls(m.instance_name, `m${m.instance_id}`, async (change) => {
             state.mergeMonster(await vtt.post("monsters/update-hp.php", { instance_id: m.instance_id, ...change }));
           }),
+          damageRoller(vtt, sessionId, { monster_instance_id: m.instance_id }, m.instance_name, (hp) => state.mergeMonster(hp)),
           toTracker));
     }, (row, m) => {
       setText(row.querySelector(".name"), m.instance_name);

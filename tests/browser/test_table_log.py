@@ -4,6 +4,7 @@ name, and chat text shown as text; on a WebSocket and a long-poll seat."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 from tests.browser.seats import TIMEOUT, expect, open_seat, received_by, sit_at_table
@@ -82,3 +83,29 @@ async def test_the_log_fills_in_from_the_event_log_after_a_reload(browser, serve
     await seat.page.reload()
     await expect(log.locator(".entry")).to_have_count(4, timeout=TIMEOUT)
     await expect(log.locator(".entry").first).to_contain_text("joined the table")
+
+
+async def test_the_dm_rolls_damage_and_it_is_applied_in_one_action(browser, server: LiveServer):
+    dm, (player, _), session_id = await game_table(server)
+    monsters = (await dm.get("/api/monsters/list.php", search="Goblin")).json()["data"]["monsters"]
+    await dm.ok(
+        "/api/monsters/create-instance.php",
+        {"monster_id": monsters[0]["monster_id"], "session_id": session_id, "custom_hp": 500, "count": 1},
+    )
+    dm_seat = await open_seat(browser, server, dm.user["username"])
+    player_seat = await open_seat(browser, server, player.user["username"])
+    for seat in (dm_seat, player_seat):
+        await sit_at_table(seat, session_id)
+    name = "Goblin #1"
+    await dm_seat.page.get_by_label(f"Damage dice for {name}").fill("2d6+100")
+    await dm_seat.page.get_by_role("button", name=f"Roll damage against {name}").click()
+    roll = dm_seat.page.locator(".table-log .entry.roll", has_text=f"Damage to {name}")
+    await expect(roll).to_have_count(1, timeout=TIMEOUT)
+    total = int(await roll.locator(".total").text_content())
+    assert 102 <= total <= 112
+    hp = dm_seat.page.locator(".panel-monsters li", has_text=name).locator(".hp-text")
+    await expect(hp).to_have_text(f"{500 - total} / 500 HP", timeout=TIMEOUT)
+    # The roll was for the DM's eyes: the player learns that it was made, and how the goblin looks.
+    await expect(player_seat.page.locator(".table-log .entry.roll.hidden")).to_have_count(1, timeout=TIMEOUT)
+    await expect(player_seat.page.locator(".table-log")).to_contain_text(f"{name} looks wounded")
+    assert not re.search(rf"(?<!\d){total}(?!\d)", json.dumps(await received_by(player_seat)))
