@@ -74,10 +74,12 @@ async def parked(server: LiveServer, count: int) -> None:
             await asyncio.sleep(0.01)
 
 
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The DM posts a sentinel after each secret: faster than the default chat rate allows."""
-    return dataclasses.replace(settings, chat_per_second=1000, chat_per_minute=1000)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """On both databases (the audience filter is SQL). The DM posts a sentinel after each secret: faster
+    than the default chat rate allows."""
+    url = settings.database_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    return dataclasses.replace(settings, database_url=url, chat_per_second=1000, chat_per_minute=1000)
 
 
 async def test_blind_rolls_and_whispers_reach_only_whom_they_may(server: LiveServer):
