@@ -21,6 +21,7 @@ from server.accounts import User
 from server.errors import Forbidden, Invalid
 from server.event_log import EventLog
 from server.rules import dice
+from server.send_rate import SendRate
 
 Visibility = Literal["public", "dm", "blind", "self", "whisper"]
 HISTORY_PAGE = 50
@@ -58,6 +59,7 @@ async def _audience(
 
 async def roll(
     log: EventLog,
+    rate: SendRate,
     user: User,
     session_id: int,
     expression: str,
@@ -70,7 +72,8 @@ async def roll(
 ) -> dict[str, Any]:
     """Roll on the server and record `dice_rolled` for those who may see it. With `damage_to` (the DM
     only) the total, if positive, is dealt as damage to that character or monster in the same transaction:
-    both events are in the log or neither."""
+    both events are in the log or neither. Rolls count against the user's send rate (apart from chat):
+    RateLimited past it."""
     parsed = parse(expression)
     if visibility == "whisper" and not whisper_to:
         raise Invalid({"whisper_to": "Name at least one member to whisper the roll to"})
@@ -78,6 +81,7 @@ async def roll(
     if damage_to is not None and member.role != "dm":
         raise Forbidden("Only the DM can apply a roll as damage")
     audience = await _audience(log, member, user.user_id, visibility, whisper_to or [])
+    await rate.spend(f"dice:{user.user_id}", "rolls")
     async with log.change(session_id) as change:
         result = dice.roll(parsed, rng)
         data = {

@@ -49,17 +49,17 @@ class SendRate:
             await self._pool.aclose()  # type: ignore[attr-defined]
             self._pool = None
 
-    async def spend(self, key: str) -> None:
+    async def spend(self, key: str, what: str = "messages") -> None:
         """Count one send for `key`, or raise RateLimited (with Retry-After seconds) if a window is full;
         a refused send does not count."""
         limiter = self._limiter
         assert limiter is not None, "SendRate.start() was not awaited"
         for item in self._items:
             if not await limiter.test(item, key):
-                raise RateLimited(await self._retry_after(limiter, item, key), "Too many messages; slow down")
+                raise RateLimited(await self._retry_after(limiter, item, key), f"Too many {what}; slow down")
         for item in self._items:
             if not await limiter.hit(item, key):
-                raise RateLimited(await self._retry_after(limiter, item, key), "Too many messages; slow down")
+                raise RateLimited(await self._retry_after(limiter, item, key), f"Too many {what}; slow down")
 
     @staticmethod
     async def _retry_after(limiter: MovingWindowRateLimiter, item: RateLimitItem, key: str) -> int:

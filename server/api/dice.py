@@ -55,6 +55,7 @@ async def roll(request: Request) -> Response:
     whisper = body.visibility if isinstance(body.visibility, WhisperTo) else None
     result = await dice_rolls.roll(
         services(request).event_log,
+        services(request).send_rate,
         login.user,
         body.session_id,
         body.expression,

@@ -103,6 +103,11 @@ async def test_past_the_rate_a_send_is_a_429_with_retry_after(limited_server: Li
     assert (await dm.post(SEND, {"session_id": session_id, "text": "the DM has their own count"})).status_code == 200
     invalid = await player.post(SEND, {"session_id": session_id, "text": ""})
     assert invalid.status_code == 400  # validation comes first
+    # Dice have their own count at the same rate.
+    for _ in range(3):
+        await player.ok("/api/dice/roll.php", {"session_id": session_id, "expression": "d20"})
+    refused = await player.post("/api/dice/roll.php", {"session_id": session_id, "expression": "d20"})
+    assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60
 
 
 async def test_delete_by_the_author_or_the_dm(server: LiveServer):

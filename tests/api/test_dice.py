@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
+from server.settings import Settings
 from tests.live import FIGHTER, LiveServer, game_table
 
 ROLL = "/api/dice/roll.php"
 HISTORY = "/api/dice/history.php"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """These tests roll faster than a person; the rate's edges are tested in test_chat.py."""
+    return dataclasses.replace(settings, chat_per_second=1000, chat_per_minute=1000)
 
 
 async def test_a_public_roll_reaches_the_dm_with_every_die(server: LiveServer):
