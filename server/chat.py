@@ -45,9 +45,7 @@ async def send(
     member = await game_sessions.require_member(log.db, session_id, user)
     audience: dict[str, Any] = {}
     if to:
-        strangers = sorted(set(to) - await game_sessions.member_ids(log.db, session_id))
-        if strangers:
-            raise Invalid({"to": f"Not members of this session: {', '.join(map(str, strangers))}"})
+        await game_sessions.require_members(log.db, session_id, to, "to")
         audience = {"audience": "users", "user_ids": {user.user_id, *to}}
     character_name = None if as_character_id is None else await _speaker(log, user, member, as_character_id)
     await rate.spend(f"chat:{user.user_id}")

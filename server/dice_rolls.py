@@ -50,10 +50,7 @@ async def _audience(
         return {"audience": "users", "user_ids": {member.dm_user_id}, "redacted_data": redacted}
     if visibility == "self":
         return {"audience": "users", "user_ids": {roller}}
-    members = await game_sessions.member_ids(log.db, member.session_id)
-    strangers = sorted(set(whisper_to) - members)
-    if strangers:
-        raise Invalid({"whisper_to": f"Not members of this session: {', '.join(map(str, strangers))}"})
+    await game_sessions.require_members(log.db, member.session_id, whisper_to, "whisper_to")
     return {"audience": "users", "user_ids": {roller, *whisper_to}}
 
 

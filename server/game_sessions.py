@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -61,14 +62,16 @@ async def require_dm(db: Database, session_id: int, user: User) -> Membership:
     return member
 
 
-async def member_ids(db: Database, session_id: int) -> set[int]:
-    """The user ids of the game session's DM and its accepted players."""
+async def require_members(db: Database, session_id: int, user_ids: Iterable[int], field: str) -> None:
+    """Invalid (on `field`) unless every user is the game session's DM or one of its accepted players."""
     rows = await db.fetch_all(
         "SELECT dm_user_id AS user_id FROM game_sessions WHERE session_id = :sid UNION "
         "SELECT user_id FROM session_players WHERE session_id = :sid AND status = 'accepted'",
         {"sid": session_id},
     )
-    return {int(row["user_id"]) for row in rows}
+    strangers = sorted(set(user_ids) - {int(row["user_id"]) for row in rows})
+    if strangers:
+        raise Invalid({field: f"Not members of this session: {', '.join(map(str, strangers))}"})
 
 
 def viewer(user: User, member: Membership) -> Viewer:
