@@ -33,7 +33,7 @@ async def test_rolls_and_whispers_reach_only_whom_they_may(browser, server: Live
 
     # The DM rolls blind: the DM sees the dice, the dropped one struck through; the players only that a
     # roll was made, and no number of it reaches their pages.
-    await dm_seat.page.get_by_label("Dice").fill("4d6kh3+7777")
+    await dm_seat.page.get_by_label("Dice", exact=True).fill("4d6kh3+7777")
     await dm_seat.page.get_by_label("Who sees the roll").select_option("blind")
     await dm_seat.page.get_by_role("button", name="Roll", exact=True).click()
     mine = dm_log.locator(".entry.roll", has_text="4d6kh3+7777")
