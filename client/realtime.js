@@ -117,7 +117,9 @@ export class GameSession {
         if (outcome.live) {
           // It was live and dropped: reconnect soon, later if the server said it is full.
           this._setState("connecting");
-          const delay = outcome.code === 4408 ? 0 : this._backoff(outcome.code === 1013 ? 4 : 0);
+          // 1013: the process is full; 4429: too many connections from this user or address.
+          const busy = outcome.code === 1013 || outcome.code === 4429;
+          const delay = outcome.code === 4408 ? 0 : this._backoff(busy ? 4 : 0);
           await this._wait(generation, delay);
           continue;
         }

@@ -15,7 +15,7 @@ from server import bestiary, items
 from server.api.envelope import EXCEPTION_HANDLERS
 from server.api.routes import ROUTES
 from server.broadcast import Broadcast
-from server.channels.hub import Hub
+from server.channels.hub import Hub, SendLimits
 from server.database import Database
 from server.event_log import EventLog
 from server.send_rate import SendRate
@@ -42,7 +42,14 @@ def create_app(settings: Settings) -> Starlette:
     db = Database(settings.database_url)
     broadcast = Broadcast(settings.broadcast_url)
     event_log = EventLog(db, broadcast)
-    hub = Hub(event_log, broadcast, max_connections=settings.max_connections, queue_limit=settings.send_queue_limit)
+    hub = Hub(
+        event_log,
+        broadcast,
+        max_connections=settings.max_connections,
+        max_user_connections=settings.max_user_connections,
+        connection_rate=settings.connection_rate,
+        send_limits=SendLimits(settings.send_queue_limit, settings.send_queue_bytes, settings.send_stall_seconds),
+    )
     send_rate = SendRate(settings.broadcast_url, settings.chat_per_second, settings.chat_per_minute)
     services = Services(settings, db, event_log, hub, send_rate)
 

@@ -47,12 +47,29 @@ class Broadcast:
         self._on_reconnect = on_reconnect
 
     async def connect(self) -> None:
-        self._backend = await self._open()
+        """Connect, or start without the backend when it is down: the supervisor keeps trying, and once
+        connected subscribes every channel asked for meanwhile and calls `on_reconnect` (the hub repairs
+        what was missed from the event log). Until then publishing returns False."""
+        try:
+            self._backend = await self._open()
+        except Exception as exc:
+            log.warning("broadcast backend unreachable at start-up (%s); serving degraded until it answers", exc)
         self._supervisor = asyncio.create_task(self._supervise(), name="broadcast-supervisor")
+
+    @property
+    def connected(self) -> bool:
+        """Whether messages currently reach the other processes (always, for memory://)."""
+        return self._healthy()
 
     async def _open(self) -> broadcaster.Broadcast:
         backend = broadcaster.Broadcast(self.url)
-        await backend.connect()
+        try:
+            await backend.connect()
+        except BaseException:
+            # broadcaster started its Redis reader before connecting: stop it and close the client.
+            with contextlib.suppress(Exception):
+                await backend._backend.disconnect()
+            raise
         return backend
 
     async def disconnect(self) -> None:

@@ -42,10 +42,6 @@ class CsrfRejected(Forbidden):
     pass
 
 
-class OriginRefused(Forbidden):
-    """A browser on another site tried to open a realtime connection with the user's cookie."""
-
-
 class NotFound(DomainError):
     pass
 
@@ -68,6 +64,10 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class TooManyConnections(RateLimited):
+    """The user already holds MAX_USER_CONNECTIONS open sockets and parked polls in this process."""
+
+
 class Unavailable(DomainError):
     pass
 
@@ -88,12 +88,12 @@ KINDS: dict[type[DomainError], Kind] = {
     Unauthenticated: Kind("authentication_required", 401, 4401),
     Forbidden: Kind("insufficient_permissions", 403, 4403),
     CsrfRejected: Kind("csrf_token_invalid", 403, 4403),
-    OriginRefused: Kind("origin_not_allowed", 403, 4403),
     NotFound: Kind("resource_not_found", 404, 4404),
     Conflict: Kind("conflict", 409, 4400),
     TooLarge: Kind("payload_too_large", 413, 1009),
     UnsupportedMediaType: Kind("unsupported_media_type", 415, 4415),
     RateLimited: Kind("rate_limit_exceeded", 429, 4429),
+    TooManyConnections: Kind("too_many_connections", 429, 4429),
     Unavailable: Kind("service_unavailable", 503, 1013),
 }
 

@@ -71,6 +71,22 @@ async def authentication(db: Database, secret_key: str, token: str | None) -> Lo
     return session
 
 
+async def live(db: Database, token_hashes: set[str]) -> set[str]:
+    """Which of `token_hashes` are still live sessions of active users (the rest ended or expired)."""
+    hashes = sorted(token_hashes)
+    found: set[str] = set()
+    for start in range(0, len(hashes), 500):  # bounded parameter lists, one statement per 500 sessions
+        batch = {f"h{i}": value for i, value in enumerate(hashes[start : start + 500])}
+        rows = await db.fetch_all(
+            "SELECT s.token_hash FROM login_sessions s JOIN users u ON u.user_id = s.user_id "
+            f"WHERE s.token_hash IN ({', '.join(':' + name for name in batch)}) "
+            "AND s.expires_at > :now AND u.is_active = 1",
+            {**batch, "now": clock.now_epoch()},
+        )
+        found.update(row["token_hash"] for row in rows)
+    return found
+
+
 async def end(log: EventLog, session: LoginSession) -> None:
     """Log out: the login session is deleted, and every process closes the user's sockets."""
     async with log.db.transaction() as tx:

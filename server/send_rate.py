@@ -1,4 +1,5 @@
-"""Per-user send rates (chat messages), through the `limits` library: this module alone imports it.
+"""Per-user send rates (chat messages) and the per-address WebSocket connection rate, through the
+`limits` library: this module alone imports it.
 
 Moving windows, two at once (a burst limit per second and a limit per minute). The counters live in this
 process's memory, or in Redis when BROADCAST_URL is Redis, so that every process behind the same Redis
@@ -10,7 +11,8 @@ from __future__ import annotations
 import math
 import time
 
-from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, parse
+from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
@@ -65,3 +67,32 @@ class SendRate:
     async def _retry_after(limiter: MovingWindowRateLimiter, item: RateLimitItem, key: str) -> int:
         reset_at, _remaining = await limiter.get_window_stats(item, key)
         return max(1, math.ceil(reset_at - time.time()))
+
+
+def valid_rate(raw: str) -> bool:
+    """Whether `raw` is a rate like 60/minute allowing at least one connection (CONNECTION_RATE)."""
+    try:
+        return parse(raw).amount >= 1
+    except ValueError:
+        return False
+
+
+class ConnectionRate:
+    """WebSocket connections per client address (CONNECTION_RATE), in one moving window, counted in this
+    process's memory: a Redis outage must not refuse every connection. A process counts only what it
+    receives, so behind N processes one address may open up to N times the rate; that stops one client
+    opening thousands of sockets a second, and the hub bounds what stays open (MAX_USER_CONNECTIONS)."""
+
+    def __init__(self, rate: str) -> None:
+        self._rate = parse(rate)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def admit(self, address: str) -> None:
+        """Count one connection from `address`; raise RateLimited (with the seconds until the window
+        lets one more in) once it has opened the rate's amount within its window."""
+        if await self._limiter.hit(self._rate, "websocket", address):
+            return
+        reset, _ = await self._limiter.get_window_stats(self._rate, "websocket", address)
+        raise RateLimited(
+            max(1, math.ceil(reset - time.time())), "Too many connections from your address; try again later"
+        )

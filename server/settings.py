@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from server.send_rate import valid_rate
+
 
 class ConfigError(Exception):
     """A configuration value that cannot be used. The message names the variable."""
@@ -30,6 +32,10 @@ class Settings:
     session_lifetime: int = 14 * 24 * 3600
     max_connections: int = 10_000
     send_queue_limit: int = 1024
+    send_queue_bytes: int = 8 * 1024 * 1024
+    send_stall_seconds: int = 30
+    max_user_connections: int = 20
+    connection_rate: str = "60/minute"
     max_body_size: int = 1024 * 1024
     chat_per_second: int = 5
     chat_per_minute: int = 60
@@ -85,6 +91,12 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _rate(raw: str) -> str:
+    if not valid_rate(raw):
+        raise ConfigError(f"CONNECTION_RATE must be like 60/minute or 10/second, got {raw!r}")
+    return raw
+
+
 def from_environment(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     secret = env.get("SECRET_KEY") or None
@@ -105,4 +117,8 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         send_queue_limit=_integer(env, "SEND_QUEUE_LIMIT", 1024, 8, 100_000),
         chat_per_second=_integer(env, "CHAT_RATE_PER_SECOND", 5, 1, 10_000),
         chat_per_minute=_integer(env, "CHAT_RATE_PER_MINUTE", 60, 1, 1_000_000),
+        send_queue_bytes=_integer(env, "SEND_QUEUE_BYTES", 8 * 1024 * 1024, 1024, 1024**3),
+        send_stall_seconds=_integer(env, "SEND_STALL_SECONDS", 30, 1, 3600),
+        max_user_connections=_integer(env, "MAX_USER_CONNECTIONS", 20, 1, 1_000_000),
+        connection_rate=_rate(env.get("CONNECTION_RATE", "").strip() or Settings.connection_rate),
     )

@@ -256,7 +256,7 @@ class ServerProcess:
         async with httpx.AsyncClient() as probe, asyncio.timeout(30):
             while True:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"server exited: {open(self.log_path).read()[-2000:]}")
+                    raise RuntimeError(f"server exited: {Path(self.log_path).read_text()[-2000:]}")
                 with contextlib.suppress(httpx.TransportError):
                     if (await probe.get(f"{self.url}/api/health")).status_code == 200:
                         return self
@@ -272,3 +272,53 @@ class ServerProcess:
         code = await asyncio.to_thread(self.process.wait, 30)
         self.process = None
         return int(code)
+
+
+class RedisProcess:
+    """A redis-server of the test's own, so that the test can stop and restart it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> RedisProcess:
+        import subprocess
+
+        import redis.asyncio as redis
+
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        try:
+            async with asyncio.timeout(10):
+                while True:
+                    try:
+                        await client.ping()
+                        return self
+                    except Exception:
+                        await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+async def until_connections(client: Client, count: int, timeout: float = 30.0) -> None:
+    """Wait until the server `client` talks to counts `count` open sockets plus parked polls: the state
+    the server reports at GET /api/health, observed from outside as an operator would."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if (await client.get("/api/health")).json()["data"]["connections"] == count:
+                return
+            await asyncio.sleep(0.05)

@@ -31,6 +31,21 @@ def test_values_are_read():
     assert str(settings.upload_dir) == "/var/lib/vtt/uploads"
 
 
+def test_connection_limits_are_read():
+    settings = from_environment(
+        {
+            "MAX_USER_CONNECTIONS": "5",
+            "SEND_QUEUE_BYTES": "1048576",
+            "SEND_STALL_SECONDS": "10",
+            "CONNECTION_RATE": "10/second",
+        }
+    )
+    assert (settings.max_user_connections, settings.send_queue_bytes, settings.send_stall_seconds) == (5, 2**20, 10)
+    assert settings.connection_rate == "10/second"
+    defaults = from_environment({})
+    assert (defaults.max_user_connections, defaults.send_queue_bytes, defaults.send_stall_seconds) == (20, 8 << 20, 30)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -44,6 +59,11 @@ def test_values_are_read():
         ("ALLOWED_ORIGINS", "vtt.example.com"),
         ("SECRET_KEY", "short"),
         ("MAX_CONNECTIONS", "lots"),
+        ("MAX_USER_CONNECTIONS", "0"),
+        ("SEND_QUEUE_BYTES", "12"),
+        ("SEND_STALL_SECONDS", "0"),
+        ("CONNECTION_RATE", "fast"),
+        ("CONNECTION_RATE", "0/minute"),
     ],
 )
 def test_a_bad_value_names_its_variable(name, value):

@@ -13,12 +13,11 @@ from server.api.envelope import success
 from server.api.requests import (
     Body,
     authenticated,
-    client_address,
-    is_https,
     json_body,
     login_session,
 )
 from server.login_sessions import COOKIE_NAME
+from server.proxy import client_address, is_https
 from server.rate_limit import count_attempt
 from server.services import services
 
@@ -41,7 +40,7 @@ async def _limit(request: Request, action: str) -> None:
     settings = services(request).settings
     await count_attempt(
         services(request).db,
-        f"{action}:{client_address(request)}",
+        f"{action}:{client_address(request, settings)}",
         settings.rate_limit_attempts,
         settings.rate_limit_window,
     )
@@ -54,7 +53,7 @@ def _set_cookie(request: Request, response: Response, token: str) -> None:
         max_age=services(request).settings.session_lifetime,
         httponly=True,
         samesite="lax",
-        secure=is_https(request),
+        secure=is_https(request, services(request).settings),
         path="/",
     )
 

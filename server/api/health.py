@@ -15,12 +15,16 @@ async def health(request: Request) -> Response:
         await state.db.fetch_val("SELECT 1")
     except Exception:
         return failure(503, "service_unavailable", "The database does not answer")
+    # Without the broadcast backend the process still serves (other processes' events reach its
+    # clients through the event-log sweep, seconds late): degraded, not down, so still 200.
+    connected = state.hub.broadcast.connected
     return success(
         {
-            "server": "ok",
+            "server": "ok" if connected else "degraded",
             "database": state.db.dialect,
             "broadcast": state.settings.broadcast_url.split(":", 1)[0],
+            "broadcast_connected": connected,
             "connections": state.hub.connections,
         },
-        "OK",
+        "OK" if connected else "Degraded: the broadcast backend does not answer",
     )

@@ -122,24 +122,6 @@ def query(request: Request, model: type[Model]) -> Model:
     return validate(model, dict(request.query_params))
 
 
-def client_address(request: Request) -> str:
-    settings = services(request).settings
-    if settings.trust_forwarded_for:
-        forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
-        if forwarded:
-            # The right-most entry is the one our own proxy appended: the only one it vouches for.
-            return forwarded[-1]
-    return request.client.host if request.client else "unknown"
-
-
-def is_https(request: Request) -> bool:
-    """Whether the browser reached us over HTTPS (directly, or through a trusted proxy that says so)."""
-    settings = services(request).settings
-    if settings.trust_forwarded_for and request.headers.get("x-forwarded-proto", "").lower() == "https":
-        return True
-    return request.url.scheme == "https"
-
-
 async def login_session(request: Request) -> LoginSession | None:
     """The request's login session, or None."""
     try:

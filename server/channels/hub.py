@@ -7,8 +7,11 @@ A periodic sweep and every broadcast reconnect compare the log's head with what 
 event whose publish was lost still arrives.
 
 Each event is encoded once per form (full, players', redacted: see `Event`), not once per connection.
-Every subscriber has a bounded queue; one that falls behind is closed with CLOSE_FELL_BEHIND and
-resumes from its last event_id.
+Every subscriber has a queue bounded in frames, in encoded bytes and in the time its frames may go
+unsent (SendLimits); one that falls behind is closed with CLOSE_FELL_BEHIND and resumes from its last
+event_id. The hub also admits connections (MAX_CONNECTIONS, MAX_USER_CONNECTIONS, the per-address
+CONNECTION_RATE) and, on every tick, closes those whose login session has ended, so a lost logout
+broadcast cannot keep a socket open.
 """
 
 from __future__ import annotations
@@ -18,18 +21,22 @@ import contextlib
 import logging
 import os
 import secrets
-from collections import deque
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from server import wire
+from server import login_sessions, wire
 from server.broadcast import Broadcast
 from server.channels.presence import ANNOUNCE_EVERY, Member, Presence
-from server.errors import Unavailable
+from server.errors import TooManyConnections, Unavailable
 from server.event_log import Event, EventLog, Form, Viewer
+from server.send_rate import ConnectionRate
 
 log = logging.getLogger("server.hub")
 Kind = Literal["socket", "poll"]
 IDLE_CHANNEL_SECONDS = 60.0
+USER_CAP_RETRY_AFTER = 30  # Retry-After when a user is at MAX_USER_CONNECTIONS: about one poll timeout
 
 
 class View:
@@ -49,32 +56,84 @@ class View:
         return self._frame
 
 
+@dataclass(frozen=True)
+class SendLimits:
+    """When a connection counts as too slow: more than `frames` queued, more than `bytes` of encoded
+    frames queued (frames are shared between connections, but each one pins its frames), or queued frames
+    that have not moved for `stall_seconds`."""
+
+    frames: int = 1024
+    bytes: int = 8 * 1024 * 1024
+    stall_seconds: float = 30.0
+
+
 class Subscriber:
     """One WebSocket or one parked long-poll of one user in one game session."""
 
-    def __init__(self, session_id: int, viewer: Viewer, member: Member, kind: Kind, limit: int) -> None:
+    def __init__(
+        self, session_id: int, viewer: Viewer, member: Member, kind: Kind, limits: SendLimits, login: str = ""
+    ) -> None:
         self.session_id = session_id
         self.viewer = viewer
         self.member = member
         self.kind = kind
-        self.limit = limit
+        self.limits = limits
+        self.login = login  # the login session's token hash, rechecked by the hub's ticker
         self.queue: deque[View | str] = deque()
+        self.queued_bytes = 0
+        self.moved_at = 0.0  # when the queue last became non-empty or gave up a frame
         self.wake = asyncio.Event()
         self.closed: tuple[int, str] | None = None
+        self.ended = asyncio.Event()  # set with `closed`: the transport stops waiting on its client
+
+    def _size(self, item: View | str) -> int:
+        # A poll hands over envelopes, not frames, and lives at most one poll timeout: bytes are counted
+        # for sockets only, so a poll-only table never encodes frames.
+        if self.kind != "socket":
+            return 0
+        return len(item.frame if isinstance(item, View) else item)
 
     def offer(self, item: View | str) -> None:
         if self.closed is not None:
             return
-        if len(self.queue) >= self.limit:
-            self.close(wire.CLOSE_FELL_BEHIND, "too far behind; reconnect with your last event_id")
+        size = self._size(item)
+        if (
+            len(self.queue) >= self.limits.frames
+            or self.queued_bytes + size > self.limits.bytes
+            or self.stalled(time.monotonic())
+        ):
+            self.fall_behind()
             return
+        if not self.queue:
+            self.moved_at = time.monotonic()
         self.queue.append(item)
+        self.queued_bytes += size
         self.wake.set()
+
+    def stalled(self, now: float) -> bool:
+        return bool(self.queue) and now - self.moved_at > self.limits.stall_seconds
+
+    def fall_behind(self) -> None:
+        """Close as too slow and let go of the queue at once: the client resumes from its last event_id."""
+        self.queue.clear()
+        self.queued_bytes = 0
+        self.close(wire.CLOSE_FELL_BEHIND, "too far behind; reconnect with your last event_id")
 
     def close(self, code: int, reason: str) -> None:
         if self.closed is None:
             self.closed = (code, reason)
         self.wake.set()
+        self.ended.set()
+
+    def pop(self) -> View | str | None:
+        """The next queued frame, or None (and the wake flag cleared) when the queue is empty."""
+        if not self.queue:
+            self.wake.clear()
+            return None
+        item = self.queue.popleft()
+        self.queued_bytes -= self._size(item)
+        self.moved_at = time.monotonic()
+        return item
 
     def take(self, limit: int | None = None) -> list[View | str]:
         items: list[View | str] = []
@@ -103,17 +162,22 @@ class Hub:
         broadcast: Broadcast,
         *,
         max_connections: int,
-        queue_limit: int,
+        max_user_connections: int = 20,
+        connection_rate: str = "60/minute",
+        send_limits: SendLimits = SendLimits(),
         sweep_interval: float = 2.0,
     ) -> None:
         self.event_log = event_log
         self.broadcast = broadcast
         self.max_connections = max_connections
-        self.queue_limit = queue_limit
+        self.max_user_connections = max_user_connections
+        self.connection_rate = ConnectionRate(connection_rate)
+        self.send_limits = send_limits
         self.sweep_interval = sweep_interval
         self.presence = Presence()
         self.process = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.connections = 0
+        self._per_user: Counter[int] = Counter()
         self._channels: dict[int, SessionChannel] = {}
         self._opening = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
@@ -138,17 +202,26 @@ class Hub:
 
     # -- subscribers -----------------------------------------------------------------------------------
 
-    async def join(self, session_id: int, viewer: Viewer, member: Member, kind: Kind) -> Subscriber:
+    async def join(self, session_id: int, viewer: Viewer, member: Member, kind: Kind, login: str = "") -> Subscriber:
+        """Admit one connection of `viewer` whose login session has the token hash `login`. Raises
+        Unavailable at MAX_CONNECTIONS and TooManyConnections at the user's MAX_USER_CONNECTIONS."""
         if self.connections >= self.max_connections:
             raise Unavailable("The server is at its connection limit; try again shortly")
+        user_id = viewer.user_id
+        if self._per_user[user_id] >= self.max_user_connections:
+            raise TooManyConnections(
+                retry_after=USER_CAP_RETRY_AFTER,
+                message=f"You have {self.max_user_connections} connections open; close one first",
+            )
         self.connections += 1
+        self._per_user[user_id] += 1
         try:
             channel = await self._channel(session_id)
         except BaseException:
-            self.connections -= 1
+            self._count_out(user_id)
             raise
         channel.idle_since = None  # claimed before any await, so the ticker cannot close it under us
-        subscriber = Subscriber(session_id, viewer, member, kind, self.queue_limit)
+        subscriber = Subscriber(session_id, viewer, member, kind, self.send_limits, login)
         if kind == "socket":
             self.presence.socket_joined(session_id, member)
         else:
@@ -162,12 +235,18 @@ class Hub:
         if channel is None or subscriber not in channel.subscribers:
             return
         channel.subscribers.discard(subscriber)
-        self.connections -= 1
+        self._count_out(subscriber.viewer.user_id)
         if not channel.subscribers:
             channel.idle_since = asyncio.get_running_loop().time()
         if subscriber.kind == "socket":
             self.presence.socket_left(subscriber.session_id, subscriber.member)
             await self._presence_changed(channel)
+
+    def _count_out(self, user_id: int) -> None:
+        self.connections -= 1
+        self._per_user[user_id] -= 1
+        if self._per_user[user_id] <= 0:
+            del self._per_user[user_id]
 
     def online(self, session_id: int) -> list[dict[str, Any]]:
         return wire.online_users(self.presence.online(session_id))
@@ -277,6 +356,28 @@ class Hub:
             if channel.head is not None and head > channel.head:
                 await self.repair(channel)
 
+    def _subscribers(self) -> list[Subscriber]:
+        return [subscriber for channel in self._channels.values() for subscriber in channel.subscribers]
+
+    def _close_stalled(self) -> None:
+        """Close sockets whose queued frames have not moved for SEND_STALL_SECONDS, even when no new
+        frame arrives to notice it."""
+        now = time.monotonic()
+        for subscriber in self._subscribers():
+            if subscriber.closed is None and subscriber.stalled(now):
+                subscriber.fall_behind()
+
+    async def _recheck_logins(self) -> None:
+        """Close connections whose login session ended (logout, expiry, deactivation), in case the logout
+        broadcast was lost: one query per tick for all open connections."""
+        subscribers = [s for s in self._subscribers() if s.closed is None and s.login]
+        if not subscribers:
+            return
+        live = await login_sessions.live(self.event_log.db, {s.login for s in subscribers})
+        for subscriber in subscribers:
+            if subscriber.login not in live:
+                subscriber.close(wire.CLOSE_LOGGED_OUT, "logged out")
+
     # -- presence --------------------------------------------------------------------------------------
 
     async def _announce(self, session_id: int) -> None:
@@ -302,6 +403,8 @@ class Hub:
             await asyncio.sleep(self.sweep_interval)
             try:
                 await self._sweep()
+                self._close_stalled()
+                await self._recheck_logins()
                 announce = loop.time() - last_announce >= ANNOUNCE_EVERY
                 if announce:
                     last_announce = loop.time()

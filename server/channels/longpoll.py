@@ -24,7 +24,8 @@ async def poll(
     `wait_seconds` (at most MAX_TIMEOUT) seconds for one if there is none yet; and who is online."""
     member = await game_sessions.require_member(hub.event_log.db, session_id, login.user)
     viewer = game_sessions.viewer(login.user, member)
-    subscriber = await hub.join(session_id, viewer, (login.user.user_id, login.user.username), "poll")
+    member_name = (login.user.user_id, login.user.username)
+    subscriber = await hub.join(session_id, viewer, member_name, "poll", login.token_hash)
     try:
         events = [
             envelope

@@ -16,16 +16,20 @@ from server import codec, game_sessions, login_sessions, wire
 from server.audio import current as current_audio
 from server.channels.hub import Hub, Subscriber, View
 from server.database import MAX_INTEGER
-from server.errors import DomainError, Invalid, OriginRefused
+from server.errors import DomainError, Invalid
 from server.errors import kind as error_kind
-from server.services import services
+from server.proxy import client_address, is_https
+from server.services import Services, services
 from server.settings import Settings
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+CLOSE_GRACE = 2.0  # seconds a closing socket has to take its close frame
 
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
-    """Browsers always send Origin: it must be this server's own origin (by the Host header) or one of
-    ALLOWED_ORIGINS, so another site cannot ride a player's cookie. Clients that are not browsers send
-    none and authenticate by cookie alone."""
+    """Browsers always send Origin: it must be this server's own origin (scheme, host and port, by the
+    Host header and the scheme we were reached by) or one of ALLOWED_ORIGINS, so another site cannot ride
+    a player's cookie. Clients that are not browsers send none and authenticate by cookie alone."""
     origin = websocket.headers.get("origin")
     if origin is None:
         return True
@@ -33,7 +37,21 @@ def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
     if origin in settings.allowed_origins:
         return True
     host = websocket.headers.get("host", "")
-    return bool(host) and urlsplit(origin).netloc == host
+    if not host:
+        return False
+    return _origin_key(origin) == _origin_key(f"{'https' if is_https(websocket, settings) else 'http'}://{host}")
+
+
+def _origin_key(origin: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) with the scheme's default port filled in; None if it is not a web origin."""
+    try:
+        parts = urlsplit(origin.lower())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme]
 
 
 def _cursor(value: str | None, default: int | None) -> int | None:
@@ -59,18 +77,30 @@ def _where_to_start(websocket: WebSocket) -> tuple[int, int]:
 
 
 async def realtime_socket(websocket: WebSocket) -> None:
+    """A client that goes away at any point (before the hello, during the replay) is normal: it ends
+    the connection quietly, without a traceback in the log."""
     found = services(websocket)
     if not origin_allowed(websocket, found.settings):
-        # Refused in the handshake: the app's error handler answers it as an HTTP 403 in the envelope.
-        raise OriginRefused("This origin may not open a realtime connection")
-    await websocket.accept()
+        # A close before accept is uvicorn's 403 without an error log line (a denial response with a
+        # body, like the app's error handler would send, logs "returned without completing handshake"
+        # at ERROR for every attempt: anyone could flood the log).
+        await websocket.close()
+        return
+    with contextlib.suppress(WebSocketDisconnect):
+        await websocket.accept()
+        await _admit(websocket, found)
+
+
+async def _admit(websocket: WebSocket, found: Services) -> None:
     try:
+        await found.hub.connection_rate.admit(client_address(websocket, found.settings))
         session_id, last_event_id = _where_to_start(websocket)
         token = websocket.cookies.get(login_sessions.COOKIE_NAME)
         login = await login_sessions.authentication(found.db, found.secret_key, token)
         member = await game_sessions.require_member(found.db, session_id, login.user)
         viewer = game_sessions.viewer(login.user, member)
-        subscriber = await found.hub.join(session_id, viewer, (login.user.user_id, login.user.username), "socket")
+        member_name = (login.user.user_id, login.user.username)
+        subscriber = await found.hub.join(session_id, viewer, member_name, "socket", login.token_hash)
     except DomainError as exc:
         kind = error_kind(exc)
         await websocket.send_text(wire.frame("error", error=kind.code, message=exc.message))
@@ -120,7 +150,7 @@ async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: s
 async def _send_live(websocket: WebSocket, subscriber: Subscriber, cursor: int) -> None:
     while True:
         await subscriber.wake.wait()
-        for item in subscriber.take():
+        while (item := subscriber.pop()) is not None:
             if isinstance(item, View):
                 if item.event_id <= cursor:
                     continue  # already sent by the replay
@@ -128,19 +158,25 @@ async def _send_live(websocket: WebSocket, subscriber: Subscriber, cursor: int) 
                 await websocket.send_text(item.frame)
             else:
                 await websocket.send_text(item)
-        if subscriber.closed is not None and not subscriber.queue:
+        if subscriber.closed is not None:
             code, reason = subscriber.closed
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(websocket.close(code, reason), 2.0)
+                await asyncio.wait_for(websocket.close(code, reason), CLOSE_GRACE)
             return
 
 
 async def _receive(websocket: WebSocket, subscriber: Subscriber, sender: asyncio.Task[None]) -> None:
     receiving = asyncio.ensure_future(websocket.receive())
+    ended = asyncio.ensure_future(subscriber.ended.wait())
     try:
         while True:
-            done, _ = await asyncio.wait({receiving, sender}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({receiving, sender, ended}, return_when=asyncio.FIRST_COMPLETED)
             if sender in done:
+                return
+            if ended in done:
+                # Closed by the hub: the sender sends the close frame, unless it is stuck on a client
+                # that stopped reading; then the connection is dropped without it.
+                await asyncio.wait({sender}, timeout=CLOSE_GRACE)
                 return
             message = receiving.result()
             if message["type"] == "websocket.disconnect":
@@ -151,6 +187,7 @@ async def _receive(websocket: WebSocket, subscriber: Subscriber, sender: asyncio
         return
     finally:
         receiving.cancel()
+        ended.cancel()
 
 
 def _answer(text: str | None) -> str:

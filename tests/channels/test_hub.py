@@ -10,7 +10,7 @@ import pytest
 
 from server import wire
 from server.broadcast import Broadcast
-from server.channels.hub import Hub, Subscriber, View
+from server.channels.hub import Hub, SendLimits, Subscriber, View
 from server.database import Database
 from server.event_log import Event, EventLog, Viewer
 
@@ -35,7 +35,9 @@ async def hub(tmp_path: Path):
         )
     broadcast = Broadcast("memory://")
     await broadcast.connect()
-    hub = Hub(EventLog(db, broadcast), broadcast, max_connections=100, queue_limit=100, sweep_interval=0.2)
+    hub = Hub(
+        EventLog(db, broadcast), broadcast, max_connections=100, sweep_interval=0.2, send_limits=SendLimits(frames=100)
+    )
     await hub.start()
     yield hub
     await hub.stop()
@@ -182,7 +184,7 @@ async def test_the_players_audience_reaches_every_player_and_not_the_dm_live_and
 
 
 async def test_a_subscriber_that_falls_behind_is_closed_not_grown(hub: Hub):
-    hub.queue_limit = 5
+    hub.send_limits = SendLimits(frames=5)
     subscriber = await hub.join(1, DM, (1, "u1"), "socket")
     for _ in range(3):
         await record(hub, 3)

@@ -4,61 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
 
 import asyncpg
 import pytest
 
-from tests.conftest import _missing
-from tests.live import FIGHTER, PASSWORD, Client, ServerProcess, free_port, game_table
-
-
-class RedisProcess:
-    """A redis-server of the test's own, so that the test can stop and restart it."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    async def start(self) -> RedisProcess:
-        import redis.asyncio as redis
-
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url)
-        try:
-            async with asyncio.timeout(10):
-                while True:
-                    try:
-                        await client.ping()
-                        return self
-                    except Exception:
-                        await asyncio.sleep(0.05)
-        finally:
-            await client.aclose()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-
-@pytest.fixture
-async def redis_process():
-    if shutil.which("redis-server") is None:
-        _missing("redis", "redis-server", FileNotFoundError("redis-server is not installed"))
-    redis = await RedisProcess().start()
-    yield redis
-    redis.stop()
+from tests.live import FIGHTER, PASSWORD, Client, ServerProcess, game_table
 
 
 @pytest.fixture

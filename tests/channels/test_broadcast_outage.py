@@ -1,0 +1,97 @@
+"""Two server processes over real PostgreSQL with a redis-server of the test's own, which the test stops
+and starts: what a lost broadcast or a missing Redis must not break."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import _missing
+from tests.live import Client, RedisProcess, ServerProcess, game_table
+
+
+def environment(postgres_url: str, redis: RedisProcess) -> dict[str, str]:
+    return {
+        "DATABASE_URL": postgres_url,
+        "BROADCAST_URL": redis.url,
+        "RATE_LIMIT_ATTEMPTS": "1000",
+        "SECRET_KEY": "a shared secret for both processes",
+    }
+
+
+def same_login_on(process: ServerProcess, client: Client) -> Client:
+    """The same browser (the same login session cookie), talking to another process."""
+    other = Client(process)  # type: ignore[arg-type]
+    other.http.cookies.set("sessionToken", client.http.cookies["sessionToken"])
+    other.csrf, other.user = client.csrf, client.user
+    return other
+
+
+async def health(client: Client) -> dict[str, Any]:
+    response = await client.get("/api/health")
+    assert response.status_code == 200
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def test_a_logout_reaches_a_socket_on_another_process_while_redis_is_down(
+    postgres_url: str, redis_process: RedisProcess, tmp_path: Path
+):
+    env = environment(postgres_url, redis_process)
+    a = await ServerProcess(env, tmp_path / "a.log").start()
+    b = await ServerProcess(env, tmp_path / "b.log").start()
+    try:
+        _, (player_a,), session_id = await game_table(a, players=1)  # type: ignore[arg-type]
+        player_b = same_login_on(b, player_a)
+        socket = await player_b.socket(session_id, last_event_id=10**9)
+        assert (await socket.frame())["type"] == "hello"
+        redis_process.stop()  # the logout broadcast from A is lost
+        assert (await player_a.post("/api/auth/logout.php")).status_code == 200
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(30):
+                while True:
+                    await socket.connection.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4409
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_a_process_starts_while_redis_is_down_and_connects_when_it_returns(postgres_url: str, tmp_path: Path):
+    if shutil.which("redis-server") is None:
+        _missing("redis", "redis-server", FileNotFoundError("redis-server is not installed"))
+    redis = RedisProcess()  # not started yet: nothing listens on its port
+    env = environment(postgres_url, redis)
+    a = await ServerProcess(env, tmp_path / "a.log").start()
+    b = await ServerProcess(env, tmp_path / "b.log").start()
+    try:
+        dm_a, (player_a,), session_id = await game_table(a, players=1)  # type: ignore[arg-type]
+        assert await health(dm_a) == {
+            "server": "degraded",
+            "database": "postgresql",
+            "broadcast": "redis",
+            "broadcast_connected": False,
+            "connections": 0,
+        }
+        socket = await player_a.socket(session_id, last_event_id=10**9)
+        head = (await socket.frame())["head_event_id"]
+        await redis.start()
+        dm_b = same_login_on(b, dm_a)
+        async with asyncio.timeout(30):  # each process's supervisor notices Redis is back
+            while True:
+                if (await health(dm_a))["broadcast_connected"] and (await health(dm_b))["broadcast_connected"]:
+                    break
+                await asyncio.sleep(0.1)
+        assert (await health(dm_b))["server"] == "ok"
+        await dm_b.ok("/api/audio/control.php", {"session_id": session_id, "action": "volume", "volume": 33})
+        event = await socket.event(timeout=20)
+        assert event["event_id"] == head + 1 and event["event_data"]["volume"] == 33
+    finally:
+        await a.stop()
+        await b.stop()
+        redis.stop()
