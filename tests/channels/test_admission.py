@@ -36,7 +36,7 @@ async def test_one_user_cannot_take_more_than_their_share_of_connections(setting
         await until_connections(dm, 3)
         assert await refused(await dm.socket(session_id)) == ("too_many_connections", 4429)
         poll = await dm.get("/api/realtime/poll.php", session_id=session_id, timeout=0)
-        assert poll.status_code == 429 and poll.json()["error"] == "rate_limit_exceeded"
+        assert poll.status_code == 429 and poll.json()["error"] == "too_many_connections"
         assert int(poll.headers["Retry-After"]) > 0
         # Other users are not affected.
         other = await player.socket(session_id)
