@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from server import bestiary, items
+from server import bestiary, items, schema
 from server.api.envelope import EXCEPTION_HANDLERS
 from server.api.routes import ROUTES
 from server.broadcast import Broadcast
@@ -55,9 +55,10 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Before the connections open: a transaction they held would block the migrations (server/schema.py).
+        await schema.upgrade(settings.database_url)
         await db.connect()
         try:
-            await db.apply_schema()
             await bestiary.seed(db)
             await items.seed(db)
             services.secret_key = await _secret_key(db, settings.secret_key)

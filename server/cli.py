@@ -1,4 +1,4 @@
-"""python -m server serve [--host] [--port] [--demo] | create-user USERNAME --email E --password P"""
+"""python -m server serve [--host] [--port] [--demo] | migrate [--check] | create-user NAME --email E --password P"""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import secrets
 import sys
 from datetime import UTC, datetime, timedelta
 
-from server import accounts
-from server.database import Database
+from server import accounts, schema
+from server.database import Database, DatabaseUnavailable
 from server.errors import DomainError, Invalid
 from server.settings import ConfigError, Settings, from_environment
 
@@ -23,6 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--demo", action="store_true", help="also create a demo DM, two demo players and a game")
+    migrate = commands.add_parser("migrate", help="upgrade the database schema to this release's (serve does it too)")
+    migrate.add_argument(
+        "--check", action="store_true", help="change nothing: say where the database stands, exit 1 if behind"
+    )
     user = commands.add_parser("create-user", help="create an account")
     user.add_argument("username")
     user.add_argument("--email", required=True)
@@ -32,17 +36,47 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+async def _upgrade_schema(settings: Settings) -> tuple[schema.Status, schema.Status]:
+    try:
+        return await schema.upgrade(settings.database_url)
+    except DatabaseUnavailable as exc:
+        raise ConfigError(f"DATABASE_URL: cannot open the database ({exc})") from None
+
+
 async def _with_database(settings: Settings, work):  # type: ignore[no-untyped-def]
+    await _upgrade_schema(settings)
     db = Database(settings.database_url)
     try:
         await db.connect()
     except Exception as exc:
         raise ConfigError(f"DATABASE_URL: cannot open the database ({exc})") from None
     try:
-        await db.apply_schema()
         return await work(db)
     finally:
         await db.disconnect()
+
+
+async def _migrate(settings: Settings, check: bool) -> int:
+    if check:
+        try:
+            found = await schema.status(settings.database_url)
+        except DatabaseUnavailable as exc:
+            raise ConfigError(f"DATABASE_URL: cannot open the database ({exc})") from None
+        print(found.describe())
+        if found.up_to_date:
+            return 0
+        print("run `python -m server migrate` to upgrade it (`serve` also does it at start)")
+        return 1
+    before, after = await _upgrade_schema(settings)
+    if before == after:
+        print(f"database schema is up to date (revision {after.head})")
+    _report_upgrade(before, after)
+    return 0
+
+
+def _report_upgrade(before: schema.Status, after: schema.Status) -> None:
+    if before != after:
+        print(f"database schema upgraded from {', '.join(before.current) or 'nothing'} to revision {after.head}")
 
 
 async def _create_user(db: Database, args: argparse.Namespace) -> None:
@@ -96,11 +130,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = from_environment()
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings, args.check))
         if args.command == "create-user":
             asyncio.run(_with_database(settings, lambda db: _create_user(db, args)))
             return 0
         if not 0 < args.port < 65536:
             raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
+        # Upgraded here too (the app does it at start-up) so that a database newer than this code stops
+        # start-up with one line, not the traceback of a failed lifespan.
+        _report_upgrade(*asyncio.run(_upgrade_schema(settings)))
         if args.demo:
             asyncio.run(_with_database(settings, _create_demo))
         from server.serve import run
@@ -110,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except schema.SchemaTooNew as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except Invalid as exc:
         for field, message in exc.errors.items():
             print(f"error: {field}: {message}", file=sys.stderr)

@@ -110,3 +110,36 @@ def test_serve_demo_prints_passwords_that_log_in(tmp_path):
     finally:
         process.terminate()
         process.communicate(timeout=20)
+
+
+def test_migrate_builds_reports_and_checks_the_schema(tmp_path):
+    check = run(tmp_path, "migrate", "--check")
+    assert check.returncode == 1 and "revision none (empty database)" in check.stdout
+    assert "python -m server migrate" in check.stdout
+    first = run(tmp_path, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(r"database schema upgraded from nothing to revision \d{4}\n", first.stdout)
+    again = run(tmp_path, "migrate")
+    assert again.returncode == 0 and again.stdout.startswith("database schema is up to date (revision ")
+    check = run(tmp_path, "migrate", "--check")
+    assert check.returncode == 0 and check.stdout.startswith("database schema revision ")
+
+
+def test_a_database_newer_than_the_code_stops_serve_and_migrate_with_one_line(tmp_path):
+    import sqlite3
+
+    assert run(tmp_path, "migrate").returncode == 0
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    for command in (["serve", "--port", str(_free_port())], ["migrate"], ["migrate", "--check"]):
+        refused = run(tmp_path, *command)
+        assert refused.returncode == 1, command
+        assert refused.stderr.startswith("error: the database is at schema revision 9999, which this server does not")
+        assert refused.stderr.strip().count("\n") == 0 and refused.stdout == ""
+
+
+def test_an_unreachable_database_stops_migrate_with_one_line(tmp_path):
+    result = run(tmp_path, "migrate", DATABASE_URL=f"postgresql://nobody@127.0.0.1:{_free_port()}/vtt")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: DATABASE_URL: cannot open the database (")
+    assert result.stderr.strip().count("\n") == 0

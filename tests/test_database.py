@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from server import schema
 from server.database import Database, DuplicateRow
 
 
 async def _open(url: str) -> Database:
+    await schema.upgrade(url)
+    await schema.upgrade(url)  # a restart finds nothing to do
     db = Database(url)
     await db.connect()
-    await db.apply_schema()
-    await db.apply_schema()  # idempotent: a restart applies it again
     return db
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server import wire
+from server import schema, wire
 from server.broadcast import Broadcast
 from server.channels.hub import Hub, SendLimits, Subscriber, View
 from server.database import Database
@@ -21,8 +21,8 @@ PLAYER = Viewer(user_id=2, is_dm=False)
 @pytest.fixture
 async def hub(tmp_path: Path):
     db = Database(f"sqlite:///{tmp_path}/hub.db")
+    await schema.upgrade(db.url)
     await db.connect()
-    await db.apply_schema()
     async with db.transaction() as tx:
         for user_id in (1, 2):
             await tx.execute(

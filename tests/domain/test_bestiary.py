@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server import bestiary, items
+from server import bestiary, items, schema
 from server.database import Database
 from server.initiative import order_key
 from server.monster_instances import condition
@@ -20,10 +20,10 @@ async def counts(db: Database) -> tuple[int, int]:
 
 async def test_seeding_is_idempotent_and_complete(tmp_path: Path):
     db = Database(f"sqlite:///{tmp_path}/seed.db")
+    await schema.upgrade(db.url)
     await db.connect()
     try:
         for round_number in range(2):
-            await db.apply_schema()
             inserted = (await bestiary.seed(db), await items.seed(db))
             assert inserted == ((111, 107) if round_number == 0 else (0, 0))
             assert await counts(db) == (111, 107)
@@ -37,11 +37,11 @@ async def test_seeding_is_idempotent_and_complete(tmp_path: Path):
 
 async def test_two_processes_seeding_at_once_insert_each_row_once(tmp_path: Path):
     url = f"sqlite:///{tmp_path}/race.db"
+    await schema.upgrade(url)
     first, second = Database(url), Database(url)
     for db in (first, second):
         await db.connect()
     try:
-        await first.apply_schema()
         await asyncio.gather(bestiary.seed(first), bestiary.seed(second), items.seed(first), items.seed(second))
         assert await counts(first) == (111, 107)
     finally:
