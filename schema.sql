@@ -106,9 +106,9 @@ CREATE TABLE IF NOT EXISTS session_events (
     player_data TEXT,
     audience TEXT NOT NULL,
     audience_user_id INTEGER,
+    created_at TEXT NOT NULL,
     audience_user_ids TEXT,
     redacted_data TEXT,
-    created_at TEXT NOT NULL,
     PRIMARY KEY (session_id, event_id)
 );
 

@@ -232,7 +232,11 @@ async def test_a_database_of_the_previous_release_keeps_its_rows_and_serves_on(d
     was, now = await schema.upgrade(database_url)
 
     assert (was.current, was.has_tables, now.current, now.up_to_date) == ((), True, (now.head,), True)
-    assert await dump(database_url, list(tables)) == before
+    after = await dump(database_url, list(tables))
+    # Every row and value kept; the columns added since come as their defaults.
+    kept = {table: [{name: row[name] for name in before[table][0]} for row in rows] for table, rows in after.items()}
+    assert kept == before
+    assert {(e["audience_user_ids"], e["redacted_data"]) for e in after["session_events"]} == {(None, None)}
 
     server = await LiveServer(Settings(database_url=database_url, upload_dir=tmp_path / "uploads")).start()
     try:
@@ -269,6 +273,28 @@ async def test_a_database_of_the_previous_release_keeps_its_rows_and_serves_on(d
         assert newcomer.user_id == 3
     finally:
         await server.stop()
+
+
+async def test_a_database_made_between_the_release_and_migrations_is_adopted(database_url: str):
+    """main had the event log's audience columns (revision 0002) in schema.sql for a while before migrations."""
+    await run_schema_file(database_url, SCHEMA_BEFORE_MIGRATIONS)
+    tables = rows_of_the_previous_release(await passwords.hash_password(PASSWORD))
+    db = Database(database_url)
+    await db.connect()
+    try:
+        async with db.transaction() as tx:
+            for column in ("audience_user_ids", "redacted_data"):
+                await tx.execute(f"ALTER TABLE session_events ADD COLUMN {column} TEXT")
+    finally:
+        await db.disconnect()
+    tables["session_events"][1].update(audience="users", audience_user_ids=",1,", redacted_data='{"hidden": true}')
+    await insert(database_url, tables)
+    before = await dump(database_url, list(tables))
+
+    was, now = await schema.upgrade(database_url)
+
+    assert (was.current, now.current) == ((), (now.head,))
+    assert await dump(database_url, list(tables)) == before
 
 
 async def test_a_new_database_is_built_and_a_second_upgrade_changes_nothing(database_url: str):
