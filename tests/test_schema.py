@@ -4,6 +4,7 @@ and schema.sql is exactly what the migrations build."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -302,6 +303,11 @@ async def test_a_new_database_is_built_and_a_second_upgrade_changes_nothing(data
     assert (was.current, was.has_tables, now.current) == ((), False, (now.head,))
     assert await schema.upgrade(database_url) == (now, now)
     assert (await schema.status(database_url)).up_to_date
+
+
+async def test_processes_starting_at_once_take_turns_and_one_upgrades(database_url: str):
+    results = await asyncio.gather(*(schema.upgrade(database_url) for _ in range(3)))
+    assert sorted(was.current for was, _ in results) == [(), (results[0][1].head,), (results[0][1].head,)]
 
 
 async def test_a_database_newer_than_the_code_is_refused_and_left_alone(database_url: str):
