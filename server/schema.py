@@ -28,7 +28,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -66,8 +66,8 @@ class Status:
         return f"database schema revision {where}; this server's is {self.head}"
 
 
-@functools.cache
 def _config() -> Config:
+    """A new one for each upgrade: it carries that upgrade's connection to env.py."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -131,8 +131,9 @@ def _run_sqlite(url: str, work: Callable[[Connection], T]) -> T:
 def _unreachable_as_unavailable() -> Iterator[None]:
     try:
         yield
-    except (OSError, OperationalError) as exc:
-        raise DatabaseUnavailable(str(exc)) from exc
+    except (OSError, DBAPIError) as exc:  # raised while connecting: refused, unknown host or database, bad login
+        reason = exc.orig if isinstance(exc, DBAPIError) else exc  # without SQLAlchemy's wrapping and links
+        raise DatabaseUnavailable(" ".join(str(reason).split())) from exc
 
 
 def _status(connection: Connection) -> Status:
@@ -160,10 +161,7 @@ def _upgrade(connection: Connection) -> tuple[Status, Status]:
     if not before.up_to_date:
         config = _config()
         config.attributes["connection"] = connection
-        try:
-            command.upgrade(config, "head")
-        finally:
-            del config.attributes["connection"]
+        command.upgrade(config, "head")
     return before, _status(connection)
 
 

@@ -139,7 +139,8 @@ def test_a_database_newer_than_the_code_stops_serve_and_migrate_with_one_line(tm
 
 
 def test_an_unreachable_database_stops_migrate_with_one_line(tmp_path):
-    result = run(tmp_path, "migrate", DATABASE_URL=f"postgresql://nobody@127.0.0.1:{_free_port()}/vtt")
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: DATABASE_URL: cannot open the database (")
-    assert result.stderr.strip().count("\n") == 0
+    for url in (f"postgresql://nobody@127.0.0.1:{_free_port()}/vtt", f"sqlite:///{tmp_path}/no/such/folder/vtt.db"):
+        result = run(tmp_path, "migrate", DATABASE_URL=url)
+        assert result.returncode == 2
+        assert result.stderr.startswith("error: DATABASE_URL: cannot open the database (")
+        assert result.stderr.strip().count("\n") == 0
