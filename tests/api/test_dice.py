@@ -88,7 +88,21 @@ async def test_history_pages_back_in_time_per_viewer(server: LiveServer):
     assert [r["event_id"] for r in seen_by_other] == [p["roll_id"] for p in public]
 
 
-async def test_roll_and_apply_damage_to_a_monster_is_one_transaction(server: LiveServer):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either_database(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    url = settings.database_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    return dataclasses.replace(settings, database_url=url)
+
+
+async def test_roll_and_apply_damage_to_a_monster_is_one_transaction(either_database: Settings):
+    server = await LiveServer(either_database).start()
+    try:
+        await roll_and_apply(server)
+    finally:
+        await server.stop()
+
+
+async def roll_and_apply(server: LiveServer) -> None:
     dm, (player, _), session_id = await game_table(server)
     ogre = await dm.ok(
         "/api/monsters/create-instance.php", {"monster_id": 1, "session_id": session_id, "custom_hp": 500}
