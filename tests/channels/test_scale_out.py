@@ -111,3 +111,22 @@ async def test_ordering_holds_on_postgresql_with_concurrent_writers_on_both_proc
         assert event["event_data"]["old_hp"] == hp
         hp = event["event_data"]["current_hp"]
     assert hp == 1000 - sum(damages)
+
+
+async def test_a_blind_roll_crosses_processes_in_each_members_form(processes):
+    """Rolled on one process, heard on the other: the DM gets the numbers, the players only that it was made."""
+    a, b = processes
+    dm_a, (player_a, player_b_on_a), session_id = await game_table(a)  # type: ignore[arg-type]
+    dm_b, player_b = await as_user_on(b, dm_a), await as_user_on(b, player_b_on_a)
+    dm_socket, other_socket = await dm_b.socket(session_id), await player_b.socket(session_id)
+    await dm_socket.frame()
+    await other_socket.frame()
+    rolled = await player_a.ok(
+        "/api/dice/roll.php", {"session_id": session_id, "expression": "1d20+7777", "visibility": "blind"}
+    )
+    assert set(rolled) == {"roll_id", "roller_user_id", "visibility", "hidden", "applied"}
+    full = await dm_socket.event("dice_rolled", timeout=20)
+    assert full["event_data"]["total"] - 7777 in range(1, 21)
+    redacted = await other_socket.event("dice_rolled", timeout=20)
+    assert redacted["event_id"] == full["event_id"]
+    assert redacted["event_data"] == {"roller_user_id": player_a.user_id, "visibility": "blind", "hidden": True}
