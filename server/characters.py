@@ -1,9 +1,10 @@
-"""Player characters: creation with BECMI hit points, damage and healing."""
+"""Player characters: creation with BECMI hit points, damage and healing, experience and levels."""
 
 from __future__ import annotations
 
 import random
-from typing import Any
+from dataclasses import astuple, dataclass
+from typing import Any, Literal, TypedDict
 
 from server import clock
 from server.accounts import User
@@ -11,14 +12,83 @@ from server.database import Database, Row, Transaction
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.event_log import Change, EventLog
 from server.game_sessions import membership, require_dm, require_member
+from server.hit_points import HitPointChange
 from server.rules import classes
 
+ClassName = Literal["fighter", "cleric", "magic_user", "thief", "dwarf", "elf", "halfling"]
+Alignment = Literal["lawful", "neutral", "chaotic"]
 ABILITIES = ("strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma")
+MIN_ABILITY, MAX_ABILITY = 3, 18  # scores are rolled on 3d6
 CHARACTER_COLUMNS = (
     "character_id, user_id, session_id, character_name, class, alignment, level, experience_points, "
     "current_hp, max_hp, strength, dexterity, constitution, intelligence, wisdom, charisma, created_at, updated_at"
 )
 _rng = random.SystemRandom()
+
+
+@dataclass(frozen=True)
+class Abilities:
+    strength: int
+    dexterity: int
+    constitution: int
+    intelligence: int
+    wisdom: int
+    charisma: int
+
+    def __post_init__(self) -> None:
+        outside = {
+            name: f"{name.capitalize()} must be between {MIN_ABILITY} and {MAX_ABILITY}"
+            for name, score in zip(ABILITIES, astuple(self), strict=True)
+            if not MIN_ABILITY <= score <= MAX_ABILITY
+        }
+        if outside:
+            raise Invalid(outside)
+
+
+@dataclass(frozen=True)
+class NewCharacter:
+    character_name: str
+    character_class: ClassName
+    alignment: Alignment
+    abilities: Abilities
+    session_id: int | None = None  # the game session it joins, if any
+
+
+class CreatedCharacter(TypedDict):
+    character_id: int
+    character_name: str
+    level: int
+    experience_points: int
+    current_hp: int
+    max_hp: int
+
+
+class HitPoints(TypedDict):
+    character_id: int
+    current_hp: int
+    max_hp: int
+    is_dead: bool
+
+
+class Advancement(TypedDict):
+    character_id: int
+    character_name: str
+    user_id: int
+    old_xp: int
+    experience_points: int
+    old_level: int
+    level: int
+    levelled_up: bool
+    hp_gained: int
+    current_hp: int
+    max_hp: int
+
+
+class XpGrant(TypedDict):
+    session_id: int
+    xp_amount: int
+    reason: str | None
+    characters: list[Advancement]
 
 
 def detail(row: Row) -> dict[str, Any]:
@@ -48,13 +118,14 @@ def summary(row: Row) -> dict[str, Any]:
     }
 
 
-async def create(log: EventLog, owner: User, fields: dict[str, Any]) -> dict[str, Any]:
-    session_id = fields.get("session_id")
-    if session_id is not None:
-        await require_member(log.db, session_id, owner)
-    max_hp = classes.first_level_hp(fields["class"], fields["constitution"], _rng)
+async def create(log: EventLog, owner: User, new: NewCharacter) -> CreatedCharacter:
+    """A 1st-level character of `owner`, with its first hit die rolled; in `new.session_id` if given (the
+    owner must be a member of it)."""
+    if new.session_id is not None:
+        await require_member(log.db, new.session_id, owner)
+    max_hp = classes.first_level_hp(new.character_class, new.abilities.constitution, _rng)
     now = clock.now_text()
-    async with log.change(session_id) as change:
+    async with log.change(new.session_id) as change:
         character_id = await change.tx.fetch_val(
             "INSERT INTO characters (user_id, session_id, character_name, class, alignment, level, "
             "experience_points, current_hp, max_hp, strength, dexterity, constitution, intelligence, wisdom, "
@@ -63,21 +134,21 @@ async def create(log: EventLog, owner: User, fields: dict[str, Any]) -> dict[str
             "RETURNING character_id",
             {
                 "uid": owner.user_id,
-                "sid": session_id,
-                "name": fields["character_name"],
-                "class": fields["class"],
-                "alignment": fields["alignment"],
+                "sid": new.session_id,
+                "name": new.character_name,
+                "class": new.character_class,
+                "alignment": new.alignment,
                 "hp": max_hp,
                 "now": now,
-                **{ability: fields[ability] for ability in ABILITIES},
+                **dict(zip(ABILITIES, astuple(new.abilities), strict=True)),
             },
         )
         row = await _locked(change.tx, character_id)
-        if session_id is not None:
-            await change.record(session_id, "character_created", summary(row))
+        if new.session_id is not None:
+            await change.record(new.session_id, "character_created", summary(row))
     return {
         "character_id": character_id,
-        "character_name": fields["character_name"],
+        "character_name": new.character_name,
         "level": 1,
         "experience_points": 0,
         "current_hp": max_hp,
@@ -112,30 +183,32 @@ async def _session_of(db: Database, character_id: int) -> int | None:
     return session_id
 
 
-async def update_hp(log: EventLog, user: User, character_id: int, damage: int, healing: int) -> dict[str, Any]:
+async def update_hp(log: EventLog, user: User, character_id: int, hp: HitPointChange) -> HitPoints:
+    """Damage then healing, by the owner or the DM of the character's game session."""
+    hp.require_effect()
     for _ in range(3):
         session_id = await _session_of(log.db, character_id)
         async with log.change(session_id) as change:
             row = await _locked(change.tx, character_id)
             if row["session_id"] != session_id:
                 continue  # it left or joined a game session meanwhile: lock that one instead
-            return await _apply_hp(change, user, row, damage, healing)
+            return await _apply_hp(change, user, row, hp)
     raise Conflict("The character changed while it was being updated; try again")
 
 
-async def apply_hp(change: Change, user: User, character_id: int, damage: int, healing: int) -> dict[str, Any]:
+async def apply_hp(change: Change, user: User, character_id: int, hp: HitPointChange) -> HitPoints:
     """Damage then healing within `change`; NotFound unless the character is in the change's game session."""
     row = await _locked(change.tx, character_id)
     if row["session_id"] is None or row["session_id"] != change.session_id:
         raise NotFound("Character not found in this session")
-    return await _apply_hp(change, user, row, damage, healing)
+    return await _apply_hp(change, user, row, hp)
 
 
-async def _apply_hp(change: Change, user: User, row: Row, damage: int, healing: int) -> dict[str, Any]:
+async def _apply_hp(change: Change, user: User, row: Row, hp: HitPointChange) -> HitPoints:
     character_id = row["character_id"]
     _require_owner_or_dm(user, row)
     old_hp = row["current_hp"]
-    new_hp = max(0, min(row["max_hp"], old_hp - damage + healing))
+    new_hp = hp.applied_to(old_hp, row["max_hp"])
     await change.tx.execute(
         "UPDATE characters SET current_hp = :hp, updated_at = :now WHERE character_id = :cid",
         {"hp": new_hp, "now": clock.now_text(), "cid": character_id},
@@ -151,8 +224,8 @@ async def _apply_hp(change: Change, user: User, row: Row, damage: int, healing: 
                 "old_hp": old_hp,
                 "current_hp": new_hp,
                 "max_hp": row["max_hp"],
-                "damage": damage,
-                "healing": healing,
+                "damage": hp.damage,
+                "healing": hp.healing,
                 "is_dead": new_hp <= 0,
             },
         )
@@ -197,7 +270,7 @@ async def list_visible(
     return [detail(row) for row in rows], int(total)
 
 
-def _advance(row: Row, xp_amount: int) -> dict[str, Any]:
+def _advance(row: Row, xp_amount: int) -> Advancement:
     """The character after gaining `xp_amount`: its level from the class XP table (capped at the class
     maximum, never lowered), and one class hit-point gain for every level gained."""
     new_xp = row["experience_points"] + xp_amount
@@ -223,7 +296,7 @@ def _advance(row: Row, xp_amount: int) -> dict[str, Any]:
 
 async def grant_xp(
     log: EventLog, dm: User, session_id: int, character_ids: list[int], xp_amount: int, reason: str | None
-) -> dict[str, Any]:
+) -> XpGrant:
     """Give every listed character of the DM's game session `xp_amount` XP, in one transaction."""
     await require_dm(log.db, session_id, dm)
     async with log.change(session_id) as change:

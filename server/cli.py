@@ -108,13 +108,7 @@ async def _create_demo(db: Database) -> None:
     game = await game_sessions.create(
         log,
         users["demo_dm"],
-        {
-            "session_title": "Demo: The Keep on the Borderlands",
-            "session_description": "A demo table",
-            "session_datetime": start,
-            "duration_minutes": 180,
-            "max_players": 6,
-        },
+        game_sessions.NewGameSession("Demo: The Keep on the Borderlands", start, session_description="A demo table"),
     )
     for name in DEMO_PLAYERS:
         await game_sessions.invite_player(log, users["demo_dm"], game["session_id"], name)

@@ -20,6 +20,7 @@ from server import characters, game_sessions, monster_instances, wire
 from server.accounts import User
 from server.errors import Forbidden, Invalid
 from server.event_log import EventLog
+from server.hit_points import HitPointChange
 from server.rules import dice
 from server.send_rate import SendRate
 
@@ -90,14 +91,14 @@ async def roll(
             **result.to_dict(),
         }
         event = await change.record(session_id, "dice_rolled", data, **audience)
-        applied = None
+        applied: monster_instances.HitPoints | characters.HitPoints | None = None
         if damage_to is not None:
             kind, target_id = damage_to
             damage = max(0, result.total)
             if kind == "monster":
-                applied = await monster_instances.apply_hp(change, target_id, damage, 0)
+                applied = await monster_instances.apply_hp(change, target_id, HitPointChange(damage=damage))
             else:
-                applied = await characters.apply_hp(change, user, target_id, damage, 0)
+                applied = await characters.apply_hp(change, user, target_id, HitPointChange(damage=damage))
     # The roller's answer is their own form of the event: a blind roll's roller learns no number either.
     seen = wire.envelope_for(event, game_sessions.viewer(user, member))
     return {"roll_id": event.event_id, **(seen["event_data"] if seen else {}), "applied": applied}

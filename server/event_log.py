@@ -10,7 +10,7 @@ in the log, and the hub repairs the gap from here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -125,7 +125,7 @@ class Change:
         self,
         session_id: int,
         event_type: str,
-        event_data: dict[str, Any],
+        event_data: Mapping[str, Any],
         *,
         audience: Audience = "session",
         user_id: int | None = None,
@@ -149,7 +149,7 @@ class Change:
             session_id,
             event_id,
             event_type,
-            event_data,
+            dict(event_data),
             clock.now_text(),
             audience,
             user_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from server import clock
 from server.accounts import User, find_by_username
@@ -18,6 +18,56 @@ SESSION_COLUMNS = (
     "session_id, dm_user_id, session_title, session_description, session_datetime, duration_minutes, "
     "max_players, campaign_id, meet_link, status, created_at"
 )
+
+
+DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+MIN_DURATION, MAX_DURATION = 30, 480  # minutes
+MAX_PLAYERS = 12
+
+
+@dataclass(frozen=True)
+class NewGameSession:
+    session_title: str
+    session_datetime: str  # DATETIME_FORMAT, UTC; must be in the future
+    duration_minutes: int = 180
+    max_players: int = 6
+    session_description: str | None = None
+    campaign_id: int | None = None
+    meet_link: str | None = None
+
+
+class CreatedGameSession(TypedDict):
+    session_id: int
+    dm_user_id: int
+    session_title: str
+    status: str
+
+
+class Invited(TypedDict):
+    session_id: int
+    user_id: int
+    username: str
+    status: str
+
+
+class Accepted(TypedDict):
+    session_id: int
+    user_id: int
+    status: str
+
+
+class Removed(TypedDict):
+    session_id: int
+    user_id: int
+    username: str
+    status: str
+    character_ids: list[int]
+
+
+class StatusChange(TypedDict):
+    session_id: int
+    old_status: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -78,8 +128,9 @@ def viewer(user: User, member: Membership) -> Viewer:
     return Viewer(user.user_id, member.role == "dm")
 
 
-async def create(log: EventLog, dm: User, fields: dict[str, Any]) -> dict[str, Any]:
-    when = datetime.strptime(fields["session_datetime"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+async def create(log: EventLog, dm: User, new: NewGameSession) -> CreatedGameSession:
+    """A scheduled game session run by `dm`."""
+    when = datetime.strptime(new.session_datetime, DATETIME_FORMAT).replace(tzinfo=UTC)
     if when <= datetime.now(UTC):
         raise Invalid({"session_datetime": "Session date and time must be in the future"})
     async with log.change() as change:
@@ -90,25 +141,25 @@ async def create(log: EventLog, dm: User, fields: dict[str, Any]) -> dict[str, A
             "RETURNING session_id",
             {
                 "dm": dm.user_id,
-                "title": fields["session_title"],
-                "description": fields.get("session_description"),
-                "datetime": fields["session_datetime"],
-                "duration": fields["duration_minutes"],
-                "max_players": fields["max_players"],
-                "campaign": fields.get("campaign_id"),
-                "meet": fields.get("meet_link"),
+                "title": new.session_title,
+                "description": new.session_description,
+                "datetime": new.session_datetime,
+                "duration": new.duration_minutes,
+                "max_players": new.max_players,
+                "campaign": new.campaign_id,
+                "meet": new.meet_link,
                 "now": clock.now_text(),
             },
         )
     return {
         "session_id": session_id,
         "dm_user_id": dm.user_id,
-        "session_title": fields["session_title"],
+        "session_title": new.session_title,
         "status": "scheduled",
     }
 
 
-async def invite_player(log: EventLog, dm: User, session_id: int, username: str) -> dict[str, Any]:
+async def invite_player(log: EventLog, dm: User, session_id: int, username: str) -> Invited:
     await require_dm(log.db, session_id, dm)
     invitee = await find_by_username(log.db, username)
     if invitee is None:
@@ -145,7 +196,7 @@ async def invite_player(log: EventLog, dm: User, session_id: int, username: str)
     return {"session_id": session_id, "user_id": invitee.user_id, "username": invitee.username, "status": "invited"}
 
 
-async def accept_invitation(log: EventLog, player: User, session_id: int) -> dict[str, Any]:
+async def accept_invitation(log: EventLog, player: User, session_id: int) -> Accepted:
     async with log.change(session_id) as change:
         tx = change.tx
         row = await tx.fetch_one(
@@ -194,7 +245,7 @@ async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[l
     return sessions, int(total)
 
 
-async def remove_player(log: EventLog, dm: User, session_id: int, user_id: int) -> dict[str, Any]:
+async def remove_player(log: EventLog, dm: User, session_id: int, user_id: int) -> Removed:
     """The player (or invitee) leaves the game session: status "removed", their characters leave the
     session and its initiative tracker, and the `player_removed` event makes the hub close their sockets."""
     await require_dm(log.db, session_id, dm)
@@ -246,7 +297,7 @@ async def remove_player(log: EventLog, dm: User, session_id: int, user_id: int) 
 _TRANSITIONS = {"start": ("scheduled", "active"), "end": ("active", "completed")}
 
 
-async def change_status(log: EventLog, dm: User, session_id: int, action: Literal["start", "end"]) -> dict[str, Any]:
+async def change_status(log: EventLog, dm: User, session_id: int, action: Literal["start", "end"]) -> StatusChange:
     """Start a scheduled game session or end an active one; any other transition is refused."""
     await require_dm(log.db, session_id, dm)
     before, after = _TRANSITIONS[action]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Literal, NotRequired, TypedDict
 
 from server import clock
 from server.accounts import User
@@ -26,6 +26,29 @@ from server.rules import initiative as initiative_rules
 EntityType = Literal["character", "monster"]
 Mode = Literal["individual", "group"]
 _rng = random.SystemRandom()
+
+
+class Combatant(TypedDict):
+    initiative_id: int
+    entity_type: EntityType
+    entity_name: str
+    character_id: int | None
+    monster_instance_id: int | None
+    initiative_roll: int | None
+    is_current_turn: bool
+
+
+class Tracker(TypedDict):
+    initiatives: list[Combatant]
+    round_number: int
+
+
+class TrackerChange(TypedDict):
+    """The tracker after a change; `initiative_id` names the combatant added or removed."""
+
+    initiative_id: NotRequired[int]
+    initiatives: list[Combatant]
+    round_number: int
 
 
 def order_key(entry: Row) -> tuple[int, int, int, int]:
@@ -46,7 +69,7 @@ async def _entries(tx: Database | Transaction, session_id: int) -> list[Row]:
     return sorted(rows, key=order_key)
 
 
-async def tracker(tx: Database | Transaction, session_id: int) -> dict[str, Any]:
+async def tracker(tx: Database | Transaction, session_id: int) -> Tracker:
     round_number = await tx.fetch_val(
         "SELECT round_number FROM game_sessions WHERE session_id = :sid", {"sid": session_id}
     )
@@ -67,23 +90,26 @@ async def tracker(tx: Database | Transaction, session_id: int) -> dict[str, Any]
     }
 
 
-async def get(log: EventLog, user: User, session_id: int) -> dict[str, Any]:
+async def get(log: EventLog, user: User, session_id: int) -> Tracker:
     await require_member(log.db, session_id, user)
     return await tracker(log.db, session_id)
 
 
-Step = Callable[[Transaction, int], Awaitable[dict[str, Any] | None]]
+# A step answers the id of the combatant it added or removed, if any.
+Step = Callable[[Transaction, int], Awaitable[int | None]]
 
 
-async def _change(log: EventLog, dm: User, session_id: int, step: Step) -> dict[str, Any]:
+async def _change(log: EventLog, dm: User, session_id: int, step: Step) -> TrackerChange:
     """Run `step` as the DM in one transaction holding the game session's row; publish the new tracker.
     Answers the tracker plus whatever `step` returned."""
     await require_dm(log.db, session_id, dm)
     async with log.change(session_id) as change:
-        extra = await step(change.tx, session_id)
+        initiative_id = await step(change.tx, session_id)
         state = await tracker(change.tx, session_id)
         await change.record(session_id, "initiative_updated", state)
-    return {**(extra or {}), **state}
+    if initiative_id is None:
+        return {"initiatives": state["initiatives"], "round_number": state["round_number"]}
+    return {"initiative_id": initiative_id, "initiatives": state["initiatives"], "round_number": state["round_number"]}
 
 
 async def _set_turn(tx: Transaction, session_id: int, initiative_id: int | None, round_number: int) -> None:
@@ -107,9 +133,7 @@ def _roll_one(dexterity: int | None) -> int:
     return initiative_rules.roll_individual(dexterity, _rng) if dexterity is not None else _rng.randint(1, 6)
 
 
-async def _add(
-    tx: Transaction, session_id: int, entity_type: EntityType, entity_id: int, dexterity: int | None
-) -> dict[str, Any]:
+async def _add(tx: Transaction, session_id: int, entity_type: EntityType, entity_id: int, dexterity: int | None) -> int:
     column = "character_id" if entity_type == "character" else "monster_instance_id"
     present = await tx.fetch_val(
         f"SELECT initiative_id FROM initiative_entries WHERE session_id = :sid AND {column} = :eid",
@@ -133,11 +157,11 @@ async def _add(
             "now": clock.now_text(),
         },
     )
-    return {"initiative_id": initiative_id}
+    return int(initiative_id)
 
 
-async def add_character(log: EventLog, dm: User, session_id: int, character_id: int) -> dict[str, Any]:
-    async def step(tx: Transaction, sid: int) -> dict[str, Any]:
+async def add_character(log: EventLog, dm: User, session_id: int, character_id: int) -> TrackerChange:
+    async def step(tx: Transaction, sid: int) -> int:
         row = await tx.fetch_one(
             "SELECT session_id, dexterity FROM characters WHERE character_id = :cid", {"cid": character_id}
         )
@@ -150,8 +174,8 @@ async def add_character(log: EventLog, dm: User, session_id: int, character_id: 
     return await _change(log, dm, session_id, step)
 
 
-async def add_monster(log: EventLog, dm: User, session_id: int, instance_id: int) -> dict[str, Any]:
-    async def step(tx: Transaction, sid: int) -> dict[str, Any]:
+async def add_monster(log: EventLog, dm: User, session_id: int, instance_id: int) -> TrackerChange:
+    async def step(tx: Transaction, sid: int) -> int:
         row = await tx.fetch_one(
             "SELECT session_id, dexterity, current_hp FROM monster_instances WHERE instance_id = :iid",
             {"iid": instance_id},
@@ -167,7 +191,7 @@ async def add_monster(log: EventLog, dm: User, session_id: int, instance_id: int
     return await _change(log, dm, session_id, step)
 
 
-async def roll(log: EventLog, dm: User, session_id: int, mode: Mode) -> dict[str, Any]:
+async def roll(log: EventLog, dm: User, session_id: int, mode: Mode) -> TrackerChange:
     """Roll for everyone. individual: 1d6 + DEX adjustment each (monsters without Dexterity: +0).
     group: one 1d6 for the party, one for the monsters, re-rolled until they differ (BECMI allows a
     re-roll on a tie, and a tracker cannot show "both sides at once"). If a round is running, the new
@@ -196,7 +220,7 @@ async def roll(log: EventLog, dm: User, session_id: int, mode: Mode) -> dict[str
     return await _change(log, dm, session_id, step)
 
 
-async def next_turn(log: EventLog, dm: User, session_id: int) -> dict[str, Any]:
+async def next_turn(log: EventLog, dm: User, session_id: int) -> TrackerChange:
     """The turn passes down the order; past the last combatant it wraps to the top and the round number
     goes up. With no round running, the first call starts round 1 at the top."""
 
@@ -219,11 +243,11 @@ async def next_turn(log: EventLog, dm: User, session_id: int) -> dict[str, Any]:
 
 async def remove(
     log: EventLog, dm: User, session_id: int, initiative_id: int, entity_type: EntityType
-) -> dict[str, Any]:
+) -> TrackerChange:
     """Take one combatant out. If it had the turn, the turn passes to the next in order (wrapping to the top,
     and a new round, if it was last). An empty tracker ends the combat: round_number goes back to 0."""
 
-    async def step(tx: Transaction, sid: int) -> dict[str, Any]:
+    async def step(tx: Transaction, sid: int) -> int:
         entries = await _entries(tx, sid)
         index = next((i for i, entry in enumerate(entries) if entry["initiative_id"] == initiative_id), None)
         if index is None:
@@ -240,12 +264,12 @@ async def remove(
                 await _set_turn(tx, sid, rest[index]["initiative_id"], round_number)
             else:
                 await _set_turn(tx, sid, rest[0]["initiative_id"], round_number + 1)
-        return {"initiative_id": initiative_id}
+        return initiative_id
 
     return await _change(log, dm, session_id, step)
 
 
-async def clear(log: EventLog, dm: User, session_id: int) -> dict[str, Any]:
+async def clear(log: EventLog, dm: User, session_id: int) -> TrackerChange:
     async def step(tx: Transaction, sid: int) -> None:
         await tx.execute("DELETE FROM initiative_entries WHERE session_id = :sid", {"sid": sid})
         await _set_turn(tx, sid, None, 0)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 from server import bestiary, clock, codec
 from server.accounts import User
@@ -17,6 +18,7 @@ from server.database import Database, Row, Transaction
 from server.errors import Invalid, NotFound
 from server.event_log import Change, EventLog
 from server.game_sessions import require_dm, require_member
+from server.hit_points import HitPointChange
 from server.rules import hit_dice
 
 SECRETS = ("equipment", "treasure", "spells")
@@ -27,6 +29,66 @@ INSTANCE_COLUMNS = (
 )
 _FROM = "FROM monster_instances i JOIN monsters m ON m.monster_id = i.monster_id"
 _rng = random.SystemRandom()
+MAX_COUNT = 50  # MAX_BULK_CREATE_COUNT of the legacy server
+
+
+@dataclass(frozen=True)
+class NewMonsters:
+    """`count` instances of one bestiary template. A named boss is one monster with its own name."""
+
+    count: int = 1
+    custom_hp: int | None = None  # else rolled per instance from the template's hit dice
+    is_named_boss: bool = False
+    instance_name: str | None = None
+    equipment: dict[str, Any] | None = None
+    treasure: dict[str, Any] | None = None
+    spells: dict[str, Any] | None = None
+    notes: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.is_named_boss and not self.instance_name:
+            raise Invalid({"instance_name": "A named boss needs an instance name"})
+        if self.is_named_boss and self.count != 1:
+            raise Invalid({"count": "A named boss is one monster: count must be 1"})
+
+
+class InstanceEdit(TypedDict, total=False):
+    """The DM's changes to a monster instance: only the keys present change; `dexterity` None clears it."""
+
+    instance_name: str
+    armor_class: int
+    dexterity: int | None
+    equipment: dict[str, Any]
+    treasure: dict[str, Any]
+    spells: dict[str, Any]
+    notes: str
+
+
+class SpawnedInstance(TypedDict):
+    instance_id: int
+    instance_name: str
+    monster_id: int
+    current_hp: int
+    max_hp: int
+    armor_class: int
+    is_named_boss: bool
+
+
+class Spawned(TypedDict):
+    instances: list[SpawnedInstance]
+    count: int
+
+
+class HitPoints(TypedDict):
+    instance_id: int
+    instance_name: str
+    old_hp: int
+    current_hp: int
+    max_hp: int
+    damage: int
+    healing: int
+    is_dead: bool
+    condition: str
 
 
 def condition(current_hp: int, max_hp: int) -> str:
@@ -86,8 +148,8 @@ async def _next_number(tx: Transaction, session_id: int, monster_id: int, monste
     return max(numbers, default=0) + 1
 
 
-async def create(log: EventLog, dm: User, session_id: int, monster_id: int, fields: dict[str, Any]) -> dict[str, Any]:
-    """Spawn `fields["count"]` instances of a template. Named bosses keep `instance_name`; the others are
+async def create(log: EventLog, dm: User, session_id: int, monster_id: int, new: NewMonsters) -> Spawned:
+    """Spawn `new.count` instances of a template. Named bosses keep `instance_name`; the others are
     "<monster> #N". Hit points are `custom_hp` or rolled per instance from the template's hit dice."""
     await require_dm(log.db, session_id, dm)
     monster = await bestiary.get(log.db, monster_id)
@@ -97,9 +159,9 @@ async def create(log: EventLog, dm: User, session_id: int, monster_id: int, fiel
         tx = change.tx
         first = await _next_number(tx, session_id, monster_id, monster["name"])
         ids = []
-        for offset in range(fields["count"]):
-            hp = fields.get("custom_hp") or hit_dice.roll_hp(monster["hit_dice"], _rng)
-            name = fields["instance_name"] if fields.get("is_named_boss") else f"{monster['name']} #{first + offset}"
+        for offset in range(new.count):
+            hp = new.custom_hp or hit_dice.roll_hp(monster["hit_dice"], _rng)
+            name = new.instance_name if new.is_named_boss else f"{monster['name']} #{first + offset}"
             ids.append(
                 await tx.fetch_val(
                     "INSERT INTO monster_instances (session_id, monster_id, instance_name, is_named_boss, current_hp, "
@@ -110,11 +172,13 @@ async def create(log: EventLog, dm: User, session_id: int, monster_id: int, fiel
                         "sid": session_id,
                         "mid": monster_id,
                         "name": name,
-                        "boss": int(bool(fields.get("is_named_boss"))),
+                        "boss": int(new.is_named_boss),
                         "hp": hp,
                         "ac": monster["armor_class"],
-                        **{field: codec.dumps_text(fields.get(field) or {}) for field in SECRETS},
-                        "notes": fields.get("notes") or "",
+                        "equipment": codec.dumps_text(new.equipment or {}),
+                        "treasure": codec.dumps_text(new.treasure or {}),
+                        "spells": codec.dumps_text(new.spells or {}),
+                        "notes": new.notes or "",
                         "now": now,
                     },
                 )
@@ -168,11 +232,15 @@ async def _locked(tx: Transaction, instance_id: int) -> Row:
     return full[0]
 
 
-async def update(log: EventLog, dm: User, instance_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+async def update(log: EventLog, dm: User, instance_id: int, fields: InstanceEdit) -> dict[str, Any]:
     """Change only the given fields (instance_name, armor_class, dexterity, equipment, treasure, spells,
     notes); `dexterity: null` clears it (the monster then rolls initiative at +0)."""
     if not fields:
         raise Invalid({"instance_id": "Give at least one field to change"})
+    # Only dexterity may be cleared; every other field given must have a value.
+    nulls = sorted(field for field, value in fields.items() if value is None and field != "dexterity")
+    if nulls:
+        raise Invalid({field: "May not be null" for field in nulls})
     session_id = await _session_of(log.db, instance_id)
     await require_dm(log.db, session_id, dm)
     values = {field: codec.dumps_text(value) if field in SECRETS else value for field, value in fields.items()}
@@ -192,47 +260,49 @@ async def update(log: EventLog, dm: User, instance_id: int, fields: dict[str, An
     }
 
 
-async def update_hp(log: EventLog, dm: User, instance_id: int, damage: int, healing: int) -> dict[str, Any]:
+async def update_hp(log: EventLog, dm: User, instance_id: int, hp: HitPointChange) -> HitPoints:
     """Damage then healing, in one transaction; HP stays within 0..max_hp."""
+    hp.require_effect()
     session_id = await _session_of(log.db, instance_id)
     await require_dm(log.db, session_id, dm)
     async with log.change(session_id) as change:
-        return await apply_hp(change, instance_id, damage, healing)
+        return await apply_hp(change, instance_id, hp)
 
 
-async def apply_hp(change: Change, instance_id: int, damage: int, healing: int) -> dict[str, Any]:
+async def apply_hp(change: Change, instance_id: int, hp: HitPointChange) -> HitPoints:
     """Damage then healing within `change` (whose caller checked that the user is the DM); NotFound
     unless the instance is in the change's game session."""
     row = await _locked(change.tx, instance_id)
     if row["session_id"] != change.session_id:
         raise NotFound("Monster instance not found in this session")
     old_hp = row["current_hp"]
-    new_hp = max(0, min(row["max_hp"], old_hp - damage + healing))
+    new_hp = hp.applied_to(old_hp, row["max_hp"])
     await change.tx.execute(
         "UPDATE monster_instances SET current_hp = :hp, updated_at = :now WHERE instance_id = :iid",
         {"hp": new_hp, "now": clock.now_text(), "iid": instance_id},
     )
-    result = {
+    result: HitPoints = {
         "instance_id": instance_id,
         "instance_name": row["instance_name"],
         "old_hp": old_hp,
         "current_hp": new_hp,
         "max_hp": row["max_hp"],
-        "damage": damage,
-        "healing": healing,
+        "damage": hp.damage,
+        "healing": hp.healing,
         "is_dead": new_hp <= 0,
+        "condition": condition(new_hp, row["max_hp"]),
     }
     await change.record(
         row["session_id"],
         "monster_hp_updated",
-        result,
+        {key: value for key, value in result.items() if key != "condition"},
         player_data={
             "instance_id": instance_id,
             "instance_name": row["instance_name"],
-            "condition": condition(new_hp, row["max_hp"]),
+            "condition": result["condition"],
         },
     )
-    return {**result, "condition": condition(new_hp, row["max_hp"])}
+    return result
 
 
 async def for_session(

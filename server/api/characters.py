@@ -2,49 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server import characters
 from server.api.envelope import success
 from server.api.pagination import PageQuery, pagination
-from server.api.requests import Body, authenticated, json_body, query
-from server.errors import Invalid
+from server.api.requests import Body, HitPoints, authenticated, json_body, query
 from server.services import services
 
-CharacterClass = Literal["fighter", "cleric", "magic_user", "thief", "dwarf", "elf", "halfling"]
-Alignment = Literal["lawful", "neutral", "chaotic"]
-MAX_HP_CHANGE = 10_000
 MAX_XP_GRANT = 1_000_000
 MAX_XP_CHARACTERS = 100
 
 
+Ability = Annotated[int, Field(ge=characters.MIN_ABILITY, le=characters.MAX_ABILITY)]
+
+
 class NewCharacter(Body):
     character_name: str = Field(title="Character name", min_length=1, max_length=50)
-    class_: CharacterClass = Field(alias="class", title="Class")
-    alignment: Alignment = Field(title="Alignment")
-    strength: int = Field(title="Strength", ge=3, le=18)
-    dexterity: int = Field(title="Dexterity", ge=3, le=18)
-    constitution: int = Field(title="Constitution", ge=3, le=18)
-    intelligence: int = Field(title="Intelligence", ge=3, le=18)
-    wisdom: int = Field(title="Wisdom", ge=3, le=18)
-    charisma: int = Field(title="Charisma", ge=3, le=18)
+    class_: characters.ClassName = Field(alias="class", title="Class")
+    alignment: characters.Alignment = Field(title="Alignment")
+    strength: Ability = Field(title="Strength")
+    dexterity: Ability = Field(title="Dexterity")
+    constitution: Ability = Field(title="Constitution")
+    intelligence: Ability = Field(title="Intelligence")
+    wisdom: Ability = Field(title="Wisdom")
+    charisma: Ability = Field(title="Charisma")
     session_id: int | None = Field(default=None, title="Session ID", ge=1)
 
+    def value(self) -> characters.NewCharacter:
+        abilities = characters.Abilities(
+            self.strength, self.dexterity, self.constitution, self.intelligence, self.wisdom, self.charisma
+        )
+        return characters.NewCharacter(self.character_name, self.class_, self.alignment, abilities, self.session_id)
 
-class HitPointChange(Body):
+
+class CharacterHitPoints(HitPoints):
     character_id: int = Field(title="Character ID", ge=1)
-    damage: int = Field(default=0, title="Damage", ge=0, le=MAX_HP_CHANGE)
-    healing: int = Field(default=0, title="Healing", ge=0, le=MAX_HP_CHANGE)
-
-    @model_validator(mode="after")
-    def _something_changes(self) -> HitPointChange:
-        if self.damage == 0 and self.healing == 0:
-            raise Invalid({"damage": "Give damage or healing greater than 0"})
-        return self
 
 
 class CharacterRef(Body):
@@ -72,16 +69,14 @@ class XpGrant(Body):
 async def create(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, NewCharacter)
-    result = await characters.create(services(request).event_log, login.user, body.model_dump(by_alias=True))
+    result = await characters.create(services(request).event_log, login.user, body.value())
     return success(result, "Character created successfully")
 
 
 async def update_hp(request: Request) -> Response:
     login = await authenticated(request)
-    body = await json_body(request, HitPointChange)
-    result = await characters.update_hp(
-        services(request).event_log, login.user, body.character_id, body.damage, body.healing
-    )
+    body = await json_body(request, CharacterHitPoints)
+    result = await characters.update_hp(services(request).event_log, login.user, body.character_id, body.change())
     return success(result, "HP updated successfully")
 
 

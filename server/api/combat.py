@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server import dm_dashboard, initiative
 from server.api.envelope import success
-from server.api.requests import Body, authenticated, json_body, query
+from server.api.requests import SessionRef, authenticated, json_body, query
 from server.services import services
-
-
-class SessionRef(Body):
-    session_id: int = Field(title="Session ID", ge=1)
 
 
 class CharacterEntry(SessionRef):
@@ -27,7 +21,7 @@ class MonsterEntry(SessionRef):
 
 
 class Roll(SessionRef):
-    mode: Literal["individual", "group"] = Field(default="individual", title="Mode")
+    mode: initiative.Mode = Field(default="individual", title="Mode")
 
 
 class EntryRef(SessionRef):

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from server import game_sessions
 from server.api.envelope import success
 from server.api.pagination import PageQuery, pagination
-from server.api.requests import Body, authenticated, json_body, query
+from server.api.requests import Body, SessionRef, authenticated, json_body, query
 from server.services import services
 
 DateTime = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")]
@@ -22,19 +22,20 @@ class NewSession(Body):
     session_title: str = Field(title="Session title", min_length=1, max_length=100)
     session_description: str | None = Field(default=None, title="Session description", max_length=5000)
     session_datetime: DateTime = Field(title="Session date and time", description="a date as YYYY-MM-DD HH:MM:SS")
-    duration_minutes: int = Field(default=180, title="Duration", ge=30, le=480)
-    max_players: int = Field(default=6, title="Max players", ge=1, le=12)
+    duration_minutes: int = Field(
+        default=180, title="Duration", ge=game_sessions.MIN_DURATION, le=game_sessions.MAX_DURATION
+    )
+    max_players: int = Field(default=6, title="Max players", ge=1, le=game_sessions.MAX_PLAYERS)
     campaign_id: int | None = Field(default=None, title="Campaign ID", ge=1)
     meet_link: Link | None = Field(default=None, title="Meet link", description="an http(s) URL")
+
+    def value(self) -> game_sessions.NewGameSession:
+        return game_sessions.NewGameSession(**self.model_dump())
 
 
 class Invitation(Body):
     session_id: int = Field(title="Session ID", ge=1)
     username: str = Field(title="Username", min_length=1, max_length=50)
-
-
-class SessionRef(Body):
-    session_id: int = Field(title="Session ID", ge=1)
 
 
 class PlayerRef(Body):
@@ -45,7 +46,7 @@ class PlayerRef(Body):
 async def create(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, NewSession)
-    result = await game_sessions.create(services(request).event_log, login.user, body.model_dump())
+    result = await game_sessions.create(services(request).event_log, login.user, body.value())
     return success(result, "Session created successfully")
 
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server import bestiary, codec, monster_instances
 from server.api.envelope import success
 from server.api.pagination import PageQuery, pagination
-from server.api.requests import Body, authenticated, json_body, query
-from server.errors import Invalid
+from server.api.requests import Body, HitPoints, authenticated, json_body, query
 from server.services import services
 
-MAX_COUNT = 50  # MAX_BULK_CREATE_COUNT of the legacy server
 MAX_HP = 10_000
 MAX_NOTES = 5_000
 MAX_OBJECT_CHARS = 20_000  # equipment, treasure and spells, each, as JSON text
@@ -54,18 +52,22 @@ class _Secrets(Body):
 class NewInstances(_Secrets):
     monster_id: int = Field(title="Monster ID", ge=1)
     session_id: int = Field(title="Session ID", ge=1)
-    count: int = Field(default=1, title="Count", ge=1, le=MAX_COUNT)
+    count: int = Field(default=1, title="Count", ge=1, le=monster_instances.MAX_COUNT)
     custom_hp: int | None = Field(default=None, title="Custom HP", ge=1, le=MAX_HP)
     is_named_boss: bool = Field(default=False, title="Named boss")
     instance_name: str | None = Field(default=None, title="Instance name", min_length=1, max_length=50)
 
-    @model_validator(mode="after")
-    def _boss_rules(self) -> NewInstances:
-        if self.is_named_boss and not self.instance_name:
-            raise Invalid({"instance_name": "A named boss needs an instance name"})
-        if self.is_named_boss and self.count != 1:
-            raise Invalid({"count": "A named boss is one monster: count must be 1"})
-        return self
+    def value(self) -> monster_instances.NewMonsters:
+        return monster_instances.NewMonsters(
+            self.count,
+            self.custom_hp,
+            self.is_named_boss,
+            self.instance_name,
+            self.equipment,
+            self.treasure,
+            self.spells,
+            self.notes,
+        )
 
 
 class InstanceChange(_Secrets):
@@ -74,25 +76,12 @@ class InstanceChange(_Secrets):
     armor_class: int | None = Field(default=None, title="Armor class", ge=-10, le=20)
     dexterity: int | None = Field(default=None, title="Dexterity", ge=3, le=18)
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> InstanceChange:
-        # Only dexterity may be cleared with null; every other field given must have a value.
-        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None and f != "dexterity")
-        if nulls:
-            raise Invalid({field: "May not be null" for field in nulls})
-        return self
+    def value(self) -> monster_instances.InstanceEdit:
+        return cast(monster_instances.InstanceEdit, self.model_dump(include=self.model_fields_set - {"instance_id"}))
 
 
-class HitPointChange(Body):
+class InstanceHitPoints(HitPoints):
     instance_id: int = Field(title="Instance ID", ge=1)
-    damage: int = Field(default=0, title="Damage", ge=0, le=MAX_HP)
-    healing: int = Field(default=0, title="Healing", ge=0, le=MAX_HP)
-
-    @model_validator(mode="after")
-    def _something_changes(self) -> HitPointChange:
-        if self.damage == 0 and self.healing == 0:
-            raise Invalid({"damage": "Give damage or healing greater than 0"})
-        return self
 
 
 async def list_monsters(request: Request) -> Response:
@@ -111,9 +100,8 @@ async def get_monster(request: Request) -> Response:
 async def create_instance(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, NewInstances)
-    fields = body.model_dump(exclude={"monster_id", "session_id"})
     result = await monster_instances.create(
-        services(request).event_log, login.user, body.session_id, body.monster_id, fields
+        services(request).event_log, login.user, body.session_id, body.monster_id, body.value()
     )
     return success(result, "Monster instance(s) created successfully")
 
@@ -121,17 +109,14 @@ async def create_instance(request: Request) -> Response:
 async def update_instance(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, InstanceChange)
-    fields = body.model_dump(include=body.model_fields_set - {"instance_id"})
-    result = await monster_instances.update(services(request).event_log, login.user, body.instance_id, fields)
+    result = await monster_instances.update(services(request).event_log, login.user, body.instance_id, body.value())
     return success(result, "Monster instance updated successfully")
 
 
 async def update_hp(request: Request) -> Response:
     login = await authenticated(request)
-    body = await json_body(request, HitPointChange)
-    result = await monster_instances.update_hp(
-        services(request).event_log, login.user, body.instance_id, body.damage, body.healing
-    )
+    body = await json_body(request, InstanceHitPoints)
+    result = await monster_instances.update_hp(services(request).event_log, login.user, body.instance_id, body.change())
     return success(result, "HP updated successfully")
 
 

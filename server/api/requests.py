@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from starlette.requests import Request
 
-from server import codec, login_sessions
+from server import codec, hit_points, login_sessions
 from server.database import MAX_INTEGER
 from server.errors import BadRequest, CsrfRejected, Invalid, TooLarge, Unauthenticated, UnsupportedMediaType
 from server.login_sessions import COOKIE_NAME, LoginSession
@@ -148,3 +148,20 @@ async def authenticated(request: Request) -> LoginSession:
     ):
         raise CsrfRejected("Invalid or missing CSRF token")
     return session
+
+
+# Request models that several resources share.
+
+
+class SessionRef(Body):
+    session_id: int = Field(title="Session ID", ge=1)
+
+
+class HitPoints(Body):
+    """Damage and healing of a character or a monster instance."""
+
+    damage: int = Field(default=0, title="Damage", ge=0, le=hit_points.MAX_CHANGE)
+    healing: int = Field(default=0, title="Healing", ge=0, le=hit_points.MAX_CHANGE)
+
+    def change(self) -> hit_points.HitPointChange:
+        return hit_points.HitPointChange(self.damage, self.healing)
