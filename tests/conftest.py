@@ -11,7 +11,7 @@ import pytest
 
 from server import schema
 from server.settings import Settings
-from tests.live import Client, LiveServer
+from tests.live import Client, LiveServer, missing_service
 
 
 @pytest.fixture(scope="session")
@@ -54,14 +54,6 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def _missing(service: str, url: str, exc: Exception) -> None:
-    """Where a service is absent (a laptop) its tests skip; under CI=true that is a failure."""
-    message = f"{service} is not reachable at {url} ({exc}); set TEST_{service.upper()}_URL or start it"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
@@ -70,7 +62,7 @@ async def postgres_url() -> AsyncIterator[str]:
     try:
         admin = await asyncpg.connect(POSTGRES_URL, timeout=5)
     except Exception as exc:
-        _missing("postgres", POSTGRES_URL, exc)
+        missing_service("postgres", POSTGRES_URL, exc)
     name = f"vtt_test_{uuid.uuid4().hex[:12]}"
     await admin.execute(f'CREATE DATABASE "{name}"')
     base, _, _ = POSTGRES_URL.rpartition("/")
@@ -89,7 +81,7 @@ async def redis_url() -> str:
     try:
         await client.ping()
     except Exception as exc:
-        _missing("redis", REDIS_URL, exc)
+        missing_service("redis", REDIS_URL, exc)
     finally:
         await client.aclose()
     return REDIS_URL

@@ -6,13 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import struct
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2 as httpx
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from server import serve
+from server import accounts, serve
 from server.services import Services, services
 from server.settings import Settings
 
@@ -322,3 +326,106 @@ async def until_connections(client: Client, count: int, timeout: float = 30.0) -
             if (await client.get("/api/health")).json()["data"]["connections"] == count:
                 return
             await asyncio.sleep(0.05)
+
+
+def missing_service(service: str, url: str, exc: Exception) -> None:
+    """Where a service is absent (a laptop) its tests skip; under CI=true that is a failure."""
+    message = f"{service} is not reachable at {url} ({exc}); set TEST_{service.upper()}_URL or start it"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+# -- a cast of players around one game session (access-control tests) ---------------------------------
+
+
+@dataclass
+class Cast:
+    """Everyone an access-control test needs around one game session."""
+
+    session_id: int
+    dm: Client
+    player: Client  # an accepted player of the session
+    party: Client  # a second accepted player
+    other: Client  # a registered player who is not in the session
+    moderator: Client  # a moderator who is not in the session
+    anonymous: Client
+
+    def by_role(self, role: str) -> Client:
+        return {
+            "anonymous": self.anonymous,
+            "player": self.player,
+            "other": self.other,
+            "dm": self.dm,
+            "moderator": self.moderator,
+        }[role]
+
+
+ROLES = ("anonymous", "player", "other", "dm", "moderator")
+
+
+async def cast(server: LiveServer) -> Cast:
+    dm, (player, party), session_id = await game_table(server, players=2)
+    other = await Client(server).register()
+    name = f"mod{session_id}x{other.user_id}"
+    await accounts.create_user(server.services.db, name, f"{name}@example.com", PASSWORD, is_moderator=True)
+    moderator = Client(server)
+    assert (await moderator.login(name)).status_code == 200
+    return Cast(session_id, dm, player, party, other, moderator, Client(server))
+
+
+# -- monsters ----------------------------------------------------------------------------------------
+
+
+async def monster(client: Client, name: str) -> dict:
+    response = await client.get("/api/monsters/list.php", search=name)
+    matches = [row for row in response.json()["data"]["monsters"] if row["name"] == name]
+    assert matches, name
+    return matches[0]
+
+
+async def spawn(dm: Client, session_id: int, name: str = "Goblin", **fields: Any) -> dict[str, Any]:
+    template = await monster(dm, name)
+    return await dm.ok(
+        "/api/monsters/create-instance.php",
+        {"monster_id": template["monster_id"], "session_id": session_id, **fields},
+    )
+
+
+# -- forum image uploads -----------------------------------------------------------------------------
+
+UPLOAD = "/api/forum/posts/upload-image.php"
+BOUNDARY = "vttBoundary7MA4YWxkTrZu0gW"
+MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def png(extra: int = 0) -> bytes:
+    """A real 1x1 PNG, padded with `extra` bytes after IEND (still starts with the PNG signature)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body + b"\x00" * extra
+
+
+def form(filename: str | None, content: bytes, post_id: str | None = None, field: str = "file") -> bytes:
+    parts = []
+    if post_id is not None:
+        parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="post_id"\r\n\r\n{post_id}\r\n'.encode())
+    disposition = f'form-data; name="{field}"' + (f'; filename="{filename}"' if filename is not None else "")
+    parts.append(
+        f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\nContent-Type: image/png\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+    )
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+async def upload(client: Client, filename: str | None, content: bytes, **kwargs):
+    return await client.post(
+        UPLOAD,
+        content=form(filename, content, **kwargs),
+        headers=dict(MULTIPART),
+    )

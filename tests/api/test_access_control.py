@@ -15,9 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from server import accounts
-from tests.api.test_monsters import spawn
-from tests.api.test_uploads import png, upload
-from tests.live import FIGHTER, PASSWORD, Client, LiveServer, game_table
+from tests.live import FIGHTER, PASSWORD, Client, LiveServer, game_table, png, spawn, upload
 
 ROLES = ("anonymous", "player", "other player", "DM", "moderator")
 README = Path(__file__).resolve().parents[2] / "README.md"

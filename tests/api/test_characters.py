@@ -8,8 +8,7 @@ import dataclasses
 
 import pytest
 
-from tests.api.test_game_sessions import ROLES, cast
-from tests.live import FIGHTER, Client, LiveServer, game_table
+from tests.live import FIGHTER, ROLES, Client, LiveServer, cast, game_table
 
 NOW = 10**9
 SHEET_ONLY = {"alignment", "experience_points", "strength", "charisma", "created_at"}

@@ -8,8 +8,7 @@ import json
 
 import pytest
 
-from tests.api.test_monsters import spawn
-from tests.live import FIGHTER, Client, LiveServer, Socket, game_table
+from tests.live import FIGHTER, Client, LiveServer, Socket, game_table, spawn
 
 ENTRY_KEYS = {
     "initiative_id",

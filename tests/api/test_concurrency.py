@@ -7,8 +7,7 @@ import asyncio
 import dataclasses
 
 from server.settings import Settings
-from tests.api.test_monsters import spawn
-from tests.live import FIGHTER, LiveServer, game_table
+from tests.live import FIGHTER, LiveServer, game_table, spawn
 
 
 async def test_mixed_concurrent_changes_never_deadlock(settings: Settings, postgres_url: str):

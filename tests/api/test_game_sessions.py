@@ -4,50 +4,14 @@ player, starting and ending; and who may call each endpoint."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from server import accounts, clock
-from tests.live import FIGHTER, PASSWORD, Client, LiveServer, game_table
+from server import clock
+from tests.live import FIGHTER, ROLES, Cast, Client, LiveServer, cast, game_table
 
 NOW = 10**9  # a socket cursor past the head: only new events
-
-
-@dataclass
-class Cast:
-    """Everyone an access-control test needs around one game session."""
-
-    session_id: int
-    dm: Client
-    player: Client  # an accepted player of the session
-    party: Client  # a second accepted player
-    other: Client  # a registered player who is not in the session
-    moderator: Client  # a moderator who is not in the session
-    anonymous: Client
-
-    def by_role(self, role: str) -> Client:
-        return {
-            "anonymous": self.anonymous,
-            "player": self.player,
-            "other": self.other,
-            "dm": self.dm,
-            "moderator": self.moderator,
-        }[role]
-
-
-ROLES = ("anonymous", "player", "other", "dm", "moderator")
-
-
-async def cast(server: LiveServer) -> Cast:
-    dm, (player, party), session_id = await game_table(server, players=2)
-    other = await Client(server).register()
-    name = f"mod{session_id}x{other.user_id}"
-    await accounts.create_user(server.services.db, name, f"{name}@example.com", PASSWORD, is_moderator=True)
-    moderator = Client(server)
-    assert (await moderator.login(name)).status_code == 200
-    return Cast(session_id, dm, player, party, other, moderator, Client(server))
 
 
 def new_session(**fields: object) -> dict[str, object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.rules import hit_dice
-from tests.live import Client, LiveServer, game_table
+from tests.live import Client, LiveServer, game_table, monster, spawn
 
 TEMPLATE_FIELDS = {
     "monster_id",
@@ -23,21 +23,6 @@ TEMPLATE_FIELDS = {
     "description",
 }
 SECRET_KEYS = {"current_hp", "max_hp", "old_hp", "armor_class", "notes", "treasure", "equipment", "spells", "damage"}
-
-
-async def monster(client: Client, name: str) -> dict:
-    response = await client.get("/api/monsters/list.php", search=name)
-    matches = [row for row in response.json()["data"]["monsters"] if row["name"] == name]
-    assert matches, name
-    return matches[0]
-
-
-async def spawn(dm: Client, session_id: int, name: str = "Goblin", **fields) -> dict:
-    template = await monster(dm, name)
-    return await dm.ok(
-        "/api/monsters/create-instance.php",
-        {"monster_id": template["monster_id"], "session_id": session_id, **fields},
-    )
 
 
 # --- the bestiary ---------------------------------------------------------------------------------

@@ -6,57 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
 
-from tests.api.test_game_sessions import ROLES, cast
-from tests.live import Client, LiveServer
+from tests.live import BOUNDARY, MULTIPART, ROLES, UPLOAD, Client, LiveServer, cast, form, png, upload
 
-UPLOAD = "/api/forum/posts/upload-image.php"
-BOUNDARY = "vttBoundary7MA4YWxkTrZu0gW"
 LIMIT = 5 * 1024 * 1024
-MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
-
-
-def png(extra: int = 0) -> bytes:
-    """A real 1x1 PNG, padded with `extra` bytes after IEND (still starts with the PNG signature)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
-    return b"\x89PNG\r\n\x1a\n" + body + b"\x00" * extra
 
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x11" * 200 + b"\xff\xd9"
 GIF = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
 WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00"
 SCRIPT = b"#!/bin/sh\necho pwned > /tmp/pwned\n" + b"# padding\n" * 10
-
-
-def form(filename: str | None, content: bytes, post_id: str | None = None, field: str = "file") -> bytes:
-    parts = []
-    if post_id is not None:
-        parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="post_id"\r\n\r\n{post_id}\r\n'.encode())
-    disposition = f'form-data; name="{field}"' + (f'; filename="{filename}"' if filename is not None else "")
-    parts.append(
-        f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\nContent-Type: image/png\r\n\r\n".encode()
-        + content
-        + b"\r\n"
-    )
-    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
-
-
-async def upload(client: Client, filename: str | None, content: bytes, **kwargs):
-    return await client.post(
-        UPLOAD,
-        content=form(filename, content, **kwargs),
-        headers=dict(MULTIPART),
-    )
 
 
 def stored_files(upload_dir: Path) -> list[str]:

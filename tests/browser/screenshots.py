@@ -15,7 +15,7 @@ from pathlib import Path
 from playwright.async_api import async_playwright
 
 from server.settings import Settings
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.seats import TIMEOUT, expect, open_seat, sit_at_table
 from tests.live import Client, LiveServer
 

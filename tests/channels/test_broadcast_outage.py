@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import _missing
-from tests.live import Client, RedisProcess, ServerProcess, game_table
+from tests.live import Client, RedisProcess, ServerProcess, game_table, missing_service
 
 
 def environment(postgres_url: str, redis: RedisProcess) -> dict[str, str]:
@@ -64,7 +63,7 @@ async def test_a_logout_reaches_a_socket_on_another_process_while_redis_is_down(
 
 async def test_a_process_starts_while_redis_is_down_and_connects_when_it_returns(postgres_url: str, tmp_path: Path):
     if shutil.which("redis-server") is None:
-        _missing("redis", "redis-server", FileNotFoundError("redis-server is not installed"))
+        missing_service("redis", "redis-server", FileNotFoundError("redis-server is not installed"))
     redis = RedisProcess()  # not started yet: nothing listens on its port
     env = environment(postgres_url, redis)
     a = await ServerProcess(env, tmp_path / "a.log").start()

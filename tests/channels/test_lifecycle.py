@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.live import Client, LiveServer, ServerProcess, game_table
+from tests.live import Client, LiveServer, ServerProcess, game_table, until_connections
 
 
 async def test_sigterm_closes_sockets_with_1012_and_the_process_exits(tmp_path):
@@ -17,7 +17,7 @@ async def test_sigterm_closes_sockets_with_1012_and_the_process_exits(tmp_path):
         socket = await dm.socket(session_id)
         await socket.frame()
         parked = asyncio.create_task(dm.get("/api/realtime/poll.php", session_id=session_id, last_event_id=10**9))
-        await asyncio.sleep(0.3)
+        await until_connections(dm, 2)  # the socket and the parked poll
         server.process.terminate()
         with pytest.raises(ConnectionClosed) as closed:
             async with asyncio.timeout(10):

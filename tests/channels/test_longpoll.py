@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.live import LiveServer, game_table
+from tests.live import LiveServer, game_table, until_connections
 
 POLL = "/api/realtime/poll.php"
 
@@ -54,7 +54,7 @@ async def test_a_parked_poll_answers_when_an_event_arrives(server: LiveServer):
     dm, (player, _), session_id = await game_table(server)
     head = (await player.get(POLL, session_id=session_id, timeout=0)).json()["data"]["last_event_id"]
     parked = asyncio.create_task(player.get(POLL, session_id=session_id, last_event_id=head, timeout=25))
-    await asyncio.sleep(0.5)  # let it park; the assertion below does not depend on this
+    await until_connections(dm, 1)  # parked
     started = time.monotonic()
     await volume(dm, session_id, 55)
     response = await parked

@@ -8,7 +8,7 @@ import os
 import asyncpg
 import pytest
 
-from tests.live import FIGHTER, PASSWORD, Client, ServerProcess, game_table
+from tests.live import FIGHTER, PASSWORD, Client, ServerProcess, game_table, until_connections
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ async def test_a_poll_on_one_process_hears_a_change_made_on_the_other(processes)
     poll = "/api/realtime/poll.php"
     head = (await player_b.get(poll, session_id=session_id, timeout=0)).json()["data"]["last_event_id"]
     parked = asyncio.create_task(player_b.get(poll, session_id=session_id, last_event_id=head, timeout=25))
-    await asyncio.sleep(0.5)
+    await until_connections(player_b, 1)  # parked on B
     await dm_a.ok("/api/audio/control.php", {"session_id": session_id, "action": "volume", "volume": 21})
     data = (await asyncio.wait_for(parked, 15)).json()["data"]
     assert [e["event_data"]["volume"] for e in data["events"]] == [21]
@@ -80,7 +80,7 @@ async def test_delivery_survives_a_redis_restart_with_the_missed_events(processe
     await redis_process.start()
     missed = await socket.event(timeout=20)
     assert missed["event_id"] == head + 1 and missed["event_data"]["volume"] == 1
-    await asyncio.sleep(1.5)  # give the processes' supervisors time to resubscribe (the next check waits anyway)
+    # Whether or not the processes have resubscribed yet, the next event arrives: live, or by the sweep.
     await dm_b.ok("/api/audio/control.php", {"session_id": session_id, "action": "volume", "volume": 2})
     following = await socket.event(timeout=20)
     assert following["event_id"] == head + 2 and following["event_data"]["volume"] == 2
