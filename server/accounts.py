@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from server import clock
 from server.database import Database, DuplicateRow, Row
@@ -22,6 +22,13 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 
 
+class PublicUser(TypedDict):
+    user_id: int
+    username: str
+    email: str
+    is_moderator: bool
+
+
 @dataclass(frozen=True)
 class User:
     user_id: int
@@ -33,7 +40,7 @@ class User:
     def from_row(cls, row: Row) -> User:
         return cls(row["user_id"], row["username"], row["email"], bool(row["is_moderator"]))
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> PublicUser:
         return {
             "user_id": self.user_id,
             "username": self.username,

@@ -15,6 +15,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from server import accounts, serve
 from server.services import Services, services
@@ -107,6 +108,16 @@ class Socket:
 
     async def close(self) -> None:
         await self.connection.close()
+
+
+async def closed_with(socket: Socket, timeout: float = 5.0) -> int:
+    """Read until the server closes the socket; return the close code."""
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(timeout):
+            while True:
+                await socket.connection.recv()
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
 
 
 class Client:

@@ -3,28 +3,16 @@ player, starting and ending; and who may call each endpoint."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from websockets.exceptions import ConnectionClosed
 
 from server import clock
-from tests.live import FIGHTER, ROLES, Cast, Client, LiveServer, cast, game_table
+from tests.live import FIGHTER, ROLES, Cast, Client, LiveServer, cast, closed_with, game_table
 
 NOW = 10**9  # a socket cursor past the head: only new events
 
 
 def new_session(**fields: object) -> dict[str, object]:
     return {"session_title": "The Lost City", "session_datetime": "2099-06-01 18:30:00", **fields}
-
-
-async def closed_with(socket, timeout: float = 5.0) -> int:
-    with pytest.raises(ConnectionClosed) as closed:
-        async with asyncio.timeout(timeout):
-            while True:
-                await socket.connection.recv()
-    assert closed.value.rcvd is not None
-    return closed.value.rcvd.code
 
 
 # -- creation -------------------------------------------------------------------------------------------

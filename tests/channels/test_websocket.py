@@ -8,19 +8,9 @@ import dataclasses
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.live import FIGHTER, Client, LiveServer, game_table
+from tests.live import FIGHTER, Client, LiveServer, closed_with, game_table
 
 NOW = 10**9  # a cursor past the head: the server starts from its head, so "from now on"
-
-
-async def closed_with(socket, timeout: float = 5.0) -> int:
-    """Read until the server closes the socket; return the close code."""
-    with pytest.raises(ConnectionClosed) as closed:
-        async with asyncio.timeout(timeout):
-            while True:
-                await socket.connection.recv()
-    assert closed.value.rcvd is not None
-    return closed.value.rcvd.code
 
 
 async def test_hello_then_live_events_for_dm_and_player(server: LiveServer):
