@@ -62,9 +62,11 @@ async def test_damage_and_healing_stay_within_0_and_max(log: EventLog, table):
     assert event.event_data["old_hp"] == 12 and event.event_data["damage"] == 30
 
 
-def test_a_change_of_nothing_is_refused():
+async def test_a_change_of_nothing_is_refused(log: EventLog, table):
+    _, (player,), session_id = await table()
+    character_id = (await characters.create(log, player, fighter(session_id)))["character_id"]
     with pytest.raises(Invalid) as refused:
-        HitPointChange()
+        await characters.update_hp(log, player, character_id, HitPointChange())
     assert refused.value.errors == {"damage": "Give damage or healing greater than 0"}
 
 
