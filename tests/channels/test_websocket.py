@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 
 import pytest
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
 from tests.live import FIGHTER, Client, LiveServer, closed_with, game_table
 

@@ -4,6 +4,7 @@ log publishing in-process. Domain functions are called directly, as the API call
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -20,10 +21,10 @@ FUTURE = "2099-01-01 19:00:00"
 
 
 @pytest.fixture
-async def log(tmp_path: Path) -> AsyncIterator[EventLog]:
+async def log(tmp_path: Path, migrated_sqlite: Path) -> AsyncIterator[EventLog]:
+    shutil.copyfile(migrated_sqlite, tmp_path / "domain.db")
     db = Database(f"sqlite:///{tmp_path}/domain.db")
     await db.connect()
-    await db.apply_schema()
     await bestiary.seed(db)
     broadcast = Broadcast("memory://")
     await broadcast.connect()
