@@ -58,8 +58,9 @@ def detect(head: bytes) -> ImageType | None:
     return None
 
 
-def _not_an_image() -> Invalid:
-    return Invalid({"file": "The file is not a JPEG, PNG, GIF or WebP image"})
+def not_an_image(types: tuple[ImageType, ...] = IMAGE_TYPES, field: str = "file") -> Invalid:
+    labels = [image_type.label for image_type in types]
+    return Invalid({field: f"The file is not a {', '.join(labels[:-1])} or {labels[-1]} image"})
 
 
 def forum_dir(upload_dir: Path) -> Path:
@@ -67,30 +68,46 @@ def forum_dir(upload_dir: Path) -> Path:
 
 
 class IncomingImage:
-    """One uploaded file being received into a temporary file in the forum folder."""
+    """One uploaded file being received into a temporary file in `directory`: at most `max_bytes`, of
+    one of `types` (by its first bytes)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        max_bytes: int = MAX_IMAGE_BYTES,
+        types: tuple[ImageType, ...] = IMAGE_TYPES,
+        field: str = "file",
+    ) -> None:
         self.directory = directory
+        self.max_bytes = max_bytes
+        self.types = types
+        self.field = field  # the form field named in errors
         self.size = 0
         self.head = b""
         self.temp_path: Path | None = None
         self._file: Any = None
 
     async def write(self, data: bytes) -> None:
-        """Append bytes; refuses (TooLarge) past MAX_IMAGE_BYTES and (Invalid) as soon as the first bytes
-        show that the file is no image, so neither a huge nor a disguised file is written out."""
+        """Append bytes; refuses (TooLarge) past max_bytes and (Invalid) as soon as the first bytes
+        show that the file is no image of the accepted types, so neither a huge nor a disguised file is
+        written out."""
         if not data:
             return
         self.size += len(data)
-        if self.size > MAX_IMAGE_BYTES:
-            raise TooLarge(f"The image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+        if self.size > self.max_bytes:
+            raise TooLarge(f"The image is larger than {self.max_bytes // (1024 * 1024)} MB")
         if len(self.head) < _SNIFF_BYTES:
             self.head += data[: _SNIFF_BYTES - len(self.head)]
-            if len(self.head) >= _SNIFF_BYTES and detect(self.head) is None:
-                raise _not_an_image()
+            if len(self.head) >= _SNIFF_BYTES and self.image_type() is None:
+                raise not_an_image(self.types, self.field)
         if self._file is None:
             self._file = await asyncio.to_thread(self._open)
         await asyncio.to_thread(self._file.write, data)
+
+    def image_type(self) -> ImageType | None:
+        """The accepted type the first bytes show, or None."""
+        found = detect(self.head)
+        return found if found in self.types else None
 
     def _open(self) -> Any:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -112,9 +129,8 @@ class IncomingImage:
 
 
 @contextlib.asynccontextmanager
-async def receiving(upload_dir: Path) -> AsyncIterator[IncomingImage]:
-    """An IncomingImage whose temporary file is removed on the way out, whatever happened."""
-    image = IncomingImage(forum_dir(upload_dir))
+async def receiving(image: IncomingImage) -> AsyncIterator[IncomingImage]:
+    """`image`, whose temporary file is removed on the way out, whatever happened."""
     try:
         yield image
     finally:
@@ -135,7 +151,7 @@ async def store_forum_image(
         raise Invalid({"file": "The file is empty"})
     image_type = detect(image.head)
     if image_type is None:
-        raise _not_an_image()
+        raise not_an_image()
     extension = _uploaded_extension(original_name)
     claimed = _BY_UPLOADED_EXTENSION.get(extension)
     if claimed is None:
