@@ -188,3 +188,61 @@ CREATE TABLE IF NOT EXISTS forum_images (
     size_bytes INTEGER NOT NULL,
     created_at TEXT NOT NULL
 );
+
+-- Battle maps of a game session (server/battle_maps.py). The image lives in UPLOAD_DIR/maps/stored_name.
+-- At most one map per game session is active: the one players see.
+CREATE TABLE IF NOT EXISTS battle_maps (
+    map_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id INTEGER NOT NULL REFERENCES game_sessions (session_id) ON DELETE CASCADE,
+    map_name TEXT NOT NULL,
+    stored_name TEXT NOT NULL UNIQUE,
+    content_type TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    grid_size INTEGER NOT NULL,
+    grid_offset_x INTEGER NOT NULL DEFAULT 0,
+    grid_offset_y INTEGER NOT NULL DEFAULT 0,
+    is_active INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS battle_maps_session ON battle_maps (session_id);
+
+-- Tokens on a battle map (server/map_tokens.py); x/y are the token's centre in map pixels.
+CREATE TABLE IF NOT EXISTS map_tokens (
+    token_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    map_id INTEGER NOT NULL REFERENCES battle_maps (map_id) ON DELETE CASCADE,
+    character_id INTEGER REFERENCES characters (character_id) ON DELETE CASCADE,
+    monster_instance_id INTEGER REFERENCES monster_instances (instance_id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    color TEXT NOT NULL,
+    size INTEGER NOT NULL DEFAULT 1,
+    x_position DOUBLE PRECISION NOT NULL,
+    y_position DOUBLE PRECISION NOT NULL,
+    hidden INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS map_tokens_map ON map_tokens (map_id);
+
+-- The fog of war: the grid cells of a map the DM has revealed (everything else is under fog).
+CREATE TABLE IF NOT EXISTS map_fog_cells (
+    map_id INTEGER NOT NULL REFERENCES battle_maps (map_id) ON DELETE CASCADE,
+    cell_col INTEGER NOT NULL,
+    cell_row INTEGER NOT NULL,
+    PRIMARY KEY (map_id, cell_col, cell_row)
+);
+
+-- Freehand drawings on a map (server/map_drawings.py); path_data is a JSON array of [x, y].
+CREATE TABLE IF NOT EXISTS map_drawings (
+    drawing_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    map_id INTEGER NOT NULL REFERENCES battle_maps (map_id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (user_id),
+    drawing_type TEXT NOT NULL,
+    color TEXT NOT NULL,
+    brush_size INTEGER NOT NULL,
+    path_data TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS map_drawings_map ON map_drawings (map_id);

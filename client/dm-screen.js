@@ -6,6 +6,8 @@ import { labelClass, truthy } from "./table-state.js";
 import { panel, onlineLine, soundPanel } from "./table.js";
 import { tableLog } from "./table-log.js";
 import { damageRoller } from "./dice.js";
+import { mapPanel } from "./battle-map.js";
+import { dmMapTools } from "./dm-map-tools.js";
 
 const TRACKS = [{ url: "/sounds/test-tone.wav", name: "Test tone" }];
 
@@ -16,6 +18,7 @@ export function renderDm(context) {
       h("h1", {}, session.session_title, h("span", { class: "badge dm" }, "DM screen")),
       onlineLine(state)),
     h("div", { class: "grid" },
+      mapPanel(context, dmMapTools(context)),
       partyPanel(context),
       initiativePanel(context),
       monstersPanel(context),

@@ -6,6 +6,7 @@ import { labelClass, truthy } from "./table-state.js";
 import { panel, onlineLine, soundPanel } from "./table.js";
 import { tableLog } from "./table-log.js";
 import { rollButton, hitDie } from "./dice.js";
+import { mapPanel } from "./battle-map.js";
 
 const CLASSES = ["fighter", "cleric", "magic_user", "thief", "dwarf", "elf", "halfling"];
 const ALIGNMENTS = ["lawful", "neutral", "chaotic"];
@@ -19,6 +20,7 @@ export function renderPlayer(context) {
       onlineLine(state)),
     turnBanner(context),
     h("div", { class: "grid" },
+      mapPanel(context),
       characterPanel(context),
       partyPanel(context),
       initiativePanel(context),

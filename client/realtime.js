@@ -10,6 +10,9 @@
 //   "audio"       (audio)                 the music to play now: {status, track_url, track_name, volume, loop,
 //                                         position, anchor} - `position` seconds at client time `anchor` (ms)
 //   "closed"      ({code, error, message}) the server refused for good (logged out, removed, no such session)
+//   "ephemeral"   (event_type, event_data) a drag or a ping: no event_id, WebSocket only, best effort
+//
+// `send(frame)` sends a client frame (a drag, a ping) over the WebSocket when one is live; false otherwise.
 
 export const STATE_LABELS = {
   connecting: "Connecting…",
@@ -60,6 +63,7 @@ export class GameSession {
     this._webSocketFailures = 0; // WebSockets that failed while plain HTTP worked
     this._pollingSince = null; // set while in long-poll fallback
     this._cancel = null; // aborts the current attempt or wait
+    this._socket = null; // the live WebSocket, for `send`
   }
 
   on(type, handler) {
@@ -213,6 +217,7 @@ export class GameSession {
       const finish = (result) => {
         if (finished) return;
         finished = true;
+        if (this._socket === socket) this._socket = null;
         clearTimeout(openTimer);
         clearInterval(pingTimer);
         clearTimeout(pongTimer);
@@ -253,6 +258,7 @@ export class GameSession {
           this._webSocketFailures = 0;
           this._pollingSince = null;
           this._onHello(frame, Date.now());
+          this._socket = socket;
           this._setState("websocket");
           pingTimer = setInterval(() => {
             try {
@@ -264,6 +270,8 @@ export class GameSession {
           }, this.options.pingIntervalMs);
         } else if (frame.type === "event") {
           this._deliver(frame, { replay: frame.event_id <= this._helloHead, receivedAt: Date.now() });
+        } else if (frame.type === "ephemeral") {
+          this._emit("ephemeral", frame.event_type, frame.event_data);
         } else if (frame.type === "presence") {
           this._setPresence(frame.online_users);
         } else if (frame.type === "error") {
@@ -289,6 +297,13 @@ export class GameSession {
         /* onclose follows with the code */
       };
     });
+  }
+
+  send(frame) {
+    const socket = this._socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(frame));
+    return true;
   }
 
   _onHello(frame, receivedAt) {

@@ -11,7 +11,9 @@ WebSocket frames (JSON text), server to client:
   {"type": "presence", "online_users": [{"user_id", "username"}], "online_count"}
   {"type": "pong"}
   {"type": "error", "error": <code>, "message": <text>}
-Client to server: {"type": "ping"}.
+  {"type": "ephemeral", "event_type", "event_data"}   a drag or a ping: no event_id, never stored
+Client to server: {"type": "ping"}, and the map frames of server/channels/drags.py (drag, drag_end,
+map_ping).
 
 Messages between processes are the dataclasses below. In one process (BROADCAST_URL memory://) they
 travel as they are; only a broadcast between processes (Redis) encodes them, with `encode`/`decode`.
@@ -19,6 +21,7 @@ travel as they are; only a broadcast between processes (Redis) encodes them, wit
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +66,19 @@ class Logout:
     user_id: int
 
 
-Message = Events | PresenceAnnounce | PresenceQuery | Logout
+@dataclass(frozen=True)
+class Ephemeral:
+    """A drag or a ping (server/channels/drags.py): never stored, no event_id. `key` coalesces: a newer
+    one with the same key replaces one not yet sent. `origin` is the sending connection (not echoed)."""
+
+    session_id: int
+    origin: str
+    key: str
+    event_type: str
+    event_data: dict[str, Any]
+
+
+Message = Events | PresenceAnnounce | PresenceQuery | Logout | Ephemeral
 
 
 def session_channel(session_id: int) -> str:
@@ -114,6 +129,8 @@ def encode(message: Message) -> str:
         return codec.dumps_text({"kind": "presence", "process": message.process, "users": message.users})
     if isinstance(message, PresenceQuery):
         return codec.dumps_text({"kind": "presence_query", "process": message.process})
+    if isinstance(message, Ephemeral):
+        return codec.dumps_text({"kind": "ephemeral", **dataclasses.asdict(message)})
     return codec.dumps_text({"kind": "logout", "user_id": message.user_id})
 
 
@@ -136,6 +153,14 @@ def decode(text: str) -> Message:
         return PresenceQuery(str(value["process"]))
     if kind == "logout":
         return Logout(int(value["user_id"]))
+    if kind == "ephemeral":
+        return Ephemeral(
+            int(value["session_id"]),
+            str(value["origin"]),
+            str(value["key"]),
+            str(value["event_type"]),
+            dict(value["event_data"]),
+        )
     raise ValueError(f"unknown broadcast message kind {kind!r}")
 
 

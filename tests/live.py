@@ -101,6 +101,16 @@ class Socket:
     async def events(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         return [await self.event(timeout=timeout) for _ in range(count)]
 
+    async def events_of(self, prefix: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The next `count` events whose event_type starts with `prefix`, skipping the others."""
+        found: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout):
+            while len(found) < count:
+                event = await self.event(timeout=timeout)
+                if event["event_type"].startswith(prefix):
+                    found.append(event)
+        return found
+
     async def send(self, message: Any) -> None:
         import json
 
@@ -167,6 +177,13 @@ class Client:
         if self.csrf:
             headers.setdefault("X-CSRF-Token", self.csrf)
         return self._remember(await self.http.post(path, json=json, headers=headers, **kwargs))
+
+    async def send(self, method: str, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        """Any method (PUT, PATCH, DELETE), with the CSRF header."""
+        headers = kwargs.pop("headers", {})
+        if self.csrf:
+            headers.setdefault("X-CSRF-Token", self.csrf)
+        return self._remember(await self.http.request(method, path, json=json, headers=headers, **kwargs))
 
     async def get(self, path: str, **params: Any) -> httpx.Response:
         return self._remember(await self.http.get(path, params=params))
@@ -439,4 +456,38 @@ async def upload(client: Client, filename: str | None, content: bytes, **kwargs)
         UPLOAD,
         content=form(filename, content, **kwargs),
         headers=dict(MULTIPART),
+    )
+
+
+def map_image(width: int = 400, height: int = 300, kind: str = "PNG", pad: int = 0) -> bytes:
+    """A real battle-map image made by Pillow (a plain colour), with `pad` bytes after its end."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (90, 120, 80)).save(buffer, format=kind)
+    return buffer.getvalue() + b"\x00" * pad
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims `width` x `height` in its header with almost no pixel data: a pixel bomb, or
+    (small) an image whose header reads but whose pixels do not."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00")) + chunk(b"IEND", b"")
+
+
+async def upload_map(
+    client: Client, session_id: int, content: bytes, map_name: str = "Cellar", filename: str = "map.png"
+) -> httpx.Response:
+    return await client.post(
+        "/api/session/maps/upload.php",
+        files={"image": (filename, content, "application/octet-stream")},
+        data={"session_id": str(session_id), "map_name": map_name},
     )

@@ -48,6 +48,7 @@ def test_the_transports_do_not_import_the_api(path: Path):
         ("argon2", "passwords.py"),
         ("lark", "rules/dice.py"),
         ("limits", "send_rate.py"),
+        ("PIL", "map_images.py"),
     ],
 )
 def test_each_outside_library_has_one_owner(library: str, owner: str):

@@ -11,12 +11,16 @@ from server.api import (
     chat,
     combat,
     dice,
+    drawings,
+    fog,
     forum,
     game_sessions,
     health,
     items,
+    maps,
     monsters,
     realtime,
+    tokens,
 )
 from server.channels import websocket
 
@@ -27,6 +31,14 @@ def _post(path: str, endpoint: object) -> Route:
 
 def _get(path: str, endpoint: object) -> Route:
     return Route(path, endpoint, methods=["GET"])  # type: ignore[arg-type]
+
+
+def _put(path: str, endpoint: object) -> Route:
+    return Route(path, endpoint, methods=["PUT", "PATCH"])  # type: ignore[arg-type]
+
+
+def _delete(path: str, endpoint: object) -> Route:
+    return Route(path, endpoint, methods=["DELETE"])  # type: ignore[arg-type]
 
 
 API: list[BaseRoute] = [
@@ -70,6 +82,23 @@ API: list[BaseRoute] = [
     _post("/chat/send.php", chat.send),
     _post("/chat/delete.php", chat.delete),
     _get("/chat/history.php", chat.history),
+    _post("/session/maps/upload.php", maps.upload),
+    _get("/session/maps/list.php", maps.list_maps),
+    _get("/session/maps/get.php", maps.get_map),
+    _put("/session/maps/update.php", maps.update),
+    _delete("/session/maps/delete.php", maps.delete),
+    _get("/session/maps/image.php", maps.image),
+    _post("/session/maps/tokens/add.php", tokens.add),
+    _put("/session/maps/tokens/move.php", tokens.move),
+    _put("/session/maps/tokens/update.php", tokens.update),
+    _delete("/session/maps/tokens/delete.php", tokens.delete),
+    _get("/session/maps/tokens/list.php", tokens.list_tokens),
+    _post("/session/maps/fog/reveal.php", fog.reveal),
+    _post("/session/maps/fog/hide.php", fog.hide),
+    _post("/session/maps/fog/reset.php", fog.reset),
+    _post("/session/maps/drawings/add.php", drawings.add),
+    _get("/session/maps/drawings/get.php", drawings.list_drawings),
+    _post("/session/maps/drawings/clear.php", drawings.clear),
     _get("/realtime/poll.php", realtime.poll),
     WebSocketRoute("/realtime/ws", websocket.realtime_socket),
 ]

@@ -26,17 +26,20 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from server import login_sessions, wire
+from server import login_sessions, map_visibility, wire
 from server.broadcast import Broadcast
+from server.channels.drags import Drags
 from server.channels.presence import ANNOUNCE_EVERY, Member, Presence
 from server.errors import TooManyConnections, Unavailable
 from server.event_log import Event, EventLog, Form, Viewer
+from server.map_visibility import TableView
 from server.send_rate import ConnectionRate
 
 log = logging.getLogger("server.hub")
 Kind = Literal["socket", "poll"]
 IDLE_CHANNEL_SECONDS = 60.0
 USER_CAP_RETRY_AFTER = 30  # Retry-After when a user is at MAX_USER_CONNECTIONS: about one poll timeout
+MAX_EPHEMERAL = 256  # distinct pending ephemeral frames per subscriber (one per dragged token, pings)
 
 
 class View:
@@ -85,6 +88,12 @@ class Subscriber:
         self.wake = asyncio.Event()
         self.closed: tuple[int, str] | None = None
         self.ended = asyncio.Event()  # set with `closed`: the transport stops waiting on its client
+        # Ephemeral frames (drags, pings) by key: a newer one replaces the one not yet sent, so a slow
+        # reader gets the newest position, never a backlog. Not counted against the queue's limits.
+        self.ephemeral: dict[str, str] = {}
+        self.drag_grants: set[int] = set()  # tokens this connection was found allowed to drag
+        self.drag_maps: dict[int, int] = {}  # and their maps
+        self.origin = secrets.token_hex(8)  # so its own ephemeral events are not echoed back to it
 
     def _size(self, item: View | str) -> int:
         # A poll hands over envelopes, not frames, and lives at most one poll timeout: bytes are counted
@@ -119,6 +128,22 @@ class Subscriber:
         self.queued_bytes = 0
         self.close(wire.CLOSE_FELL_BEHIND, "too far behind; reconnect with your last event_id")
 
+    def offer_ephemeral(self, key: str, frame: str) -> None:
+        if self.closed is not None or self.kind != "socket":
+            return
+        self.ephemeral.pop(key, None)  # re-inserted last: frames go out in the order of their latest update
+        self.ephemeral[key] = frame
+        if len(self.ephemeral) > MAX_EPHEMERAL:
+            del self.ephemeral[next(iter(self.ephemeral))]
+        self.wake.set()
+
+    def take_ephemeral(self) -> list[str]:
+        frames = list(self.ephemeral.values())
+        self.ephemeral.clear()
+        if not self.queue:
+            self.wake.clear()
+        return frames
+
     def close(self, code: int, reason: str) -> None:
         if self.closed is None:
             self.closed = (code, reason)
@@ -139,7 +164,7 @@ class Subscriber:
         items: list[View | str] = []
         while self.queue and (limit is None or len(items) < limit):
             items.append(self.queue.popleft())
-        if not self.queue:
+        if not self.queue and not self.ephemeral:
             self.wake.clear()
         return items
 
@@ -153,6 +178,7 @@ class SessionChannel:
         self.lock = asyncio.Lock()
         self.idle_since: float | None = None
         self.shown_presence: frozenset[Member] = frozenset()
+        self.table: TableView | None = None  # what players may see of the active map; None: read it again
 
 
 class Hub:
@@ -181,6 +207,7 @@ class Hub:
         self._channels: dict[int, SessionChannel] = {}
         self._opening = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
+        self.drags = Drags(self)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -199,6 +226,7 @@ class Hub:
         for channel in self._channels.values():
             for subscriber in channel.subscribers:
                 subscriber.close(wire.CLOSE_RESTARTING, "server restarting")
+        await self.drags.stop()
 
     # -- subscribers -----------------------------------------------------------------------------------
 
@@ -241,6 +269,8 @@ class Hub:
         if subscriber.kind == "socket":
             self.presence.socket_left(subscriber.session_id, subscriber.member)
             await self._presence_changed(channel)
+            if not any(other.viewer.user_id == subscriber.viewer.user_id for other in channel.subscribers):
+                self.drags.forget(subscriber.session_id, subscriber.viewer.user_id)
 
     def _count_out(self, user_id: int) -> None:
         self.connections -= 1
@@ -293,6 +323,10 @@ class Hub:
                 await self._presence_changed(self._channels[session_id], announce=False)
         elif isinstance(message, wire.PresenceQuery) and message.process != self.process:
             await self._announce(wire.session_of_channel(channel_name))
+        elif isinstance(message, wire.Ephemeral):
+            channel = self._channels.get(message.session_id)
+            if channel is not None:
+                await self._fan_out_ephemeral(channel, message)
         elif isinstance(message, wire.Logout):
             self._close_user(message.user_id, wire.CLOSE_LOGGED_OUT, "logged out")
 
@@ -315,7 +349,29 @@ class Hub:
             self._fan_out(channel, channel.pending.pop(first))
             channel.head = first
 
+    async def publish_ephemeral(self, message: wire.Ephemeral) -> None:
+        """Send an ephemeral event (not stored, no event_id, best effort) to the game session's other
+        connections in every process. Its event_data has map_id, x_position, y_position and, for a drag,
+        token_id: players get it only where `TableView.shows` says so."""
+        await self.broadcast.publish(wire.session_channel(message.session_id), message)
+
+    async def _fan_out_ephemeral(self, channel: SessionChannel, message: wire.Ephemeral) -> None:
+        if channel.table is None:
+            channel.table = await map_visibility.table_view(self.event_log.db, channel.session_id)
+        data = message.event_data
+        to_players = channel.table.shows(data["map_id"], data.get("token_id"), data["x_position"], data["y_position"])
+        frame = wire.frame("ephemeral", event_type=message.event_type, event_data=data)
+        for subscriber in channel.subscribers:
+            if subscriber.origin != message.origin and (to_players or subscriber.viewer.is_dm):
+                subscriber.offer_ephemeral(message.key, frame)
+
     def _fan_out(self, channel: SessionChannel, event: Event) -> None:
+        if event.event_type.startswith("map_"):
+            channel.table = None
+            token_id = event.event_data.get("token_id") or event.event_data.get("token", {}).get("token_id")
+            if token_id is not None:
+                for subscriber in channel.subscribers:  # a stale drag must not land after the drop
+                    subscriber.ephemeral.pop(f"drag:{token_id}", None)
         views: dict[Form, View] = {}
         for subscriber in list(channel.subscribers):
             form = event.form_for(subscriber.viewer)

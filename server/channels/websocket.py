@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import codec, game_sessions, login_sessions, wire
 from server.audio import current as current_audio
+from server.channels.drags import KINDS
 from server.channels.hub import Hub, Subscriber, View
 from server.database import MAX_INTEGER
 from server.errors import DomainError, Invalid
@@ -140,7 +141,7 @@ async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: s
     cursor = head
     sender = asyncio.create_task(_send_live(websocket, subscriber, cursor))
     try:
-        await _receive(websocket, subscriber, sender)
+        await _receive(websocket, hub, subscriber, sender)
     finally:
         sender.cancel()
         with contextlib.suppress(BaseException):
@@ -158,6 +159,8 @@ async def _send_live(websocket: WebSocket, subscriber: Subscriber, cursor: int) 
                 await websocket.send_text(item.frame)
             else:
                 await websocket.send_text(item)
+        for frame in subscriber.take_ephemeral():
+            await websocket.send_text(frame)
         if subscriber.closed is not None:
             code, reason = subscriber.closed
             with contextlib.suppress(Exception):
@@ -165,7 +168,7 @@ async def _send_live(websocket: WebSocket, subscriber: Subscriber, cursor: int) 
             return
 
 
-async def _receive(websocket: WebSocket, subscriber: Subscriber, sender: asyncio.Task[None]) -> None:
+async def _receive(websocket: WebSocket, hub: Hub, subscriber: Subscriber, sender: asyncio.Task[None]) -> None:
     receiving = asyncio.ensure_future(websocket.receive())
     ended = asyncio.ensure_future(subscriber.ended.wait())
     try:
@@ -181,7 +184,9 @@ async def _receive(websocket: WebSocket, subscriber: Subscriber, sender: asyncio
             message = receiving.result()
             if message["type"] == "websocket.disconnect":
                 return
-            subscriber.offer(_answer(message.get("text")))
+            answer = await _answer(hub, subscriber, message.get("text"))
+            if answer is not None:
+                subscriber.offer(answer)
             receiving = asyncio.ensure_future(websocket.receive())
     except WebSocketDisconnect:
         return
@@ -190,15 +195,16 @@ async def _receive(websocket: WebSocket, subscriber: Subscriber, sender: asyncio
         ended.cancel()
 
 
-def _answer(text: str | None) -> str:
+async def _answer(hub: Hub, subscriber: Subscriber, text: str | None) -> str | None:
     if text is None:
         return wire.frame("error", error="bad_frame", message="Binary frames are not supported")
     try:
         message = codec.loads(text)
     except codec.DecodeError:
         return wire.frame("error", error="bad_frame", message="Frames must be JSON")
-    if isinstance(message, dict) and message.get("type") == "ping":
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind == "ping":
         return wire.frame("pong")
-    return wire.frame(
-        "error", error="unknown_frame", message='Unknown frame; the only one accepted is {"type": "ping"}'
-    )
+    if kind in KINDS:
+        return await hub.drags.receive(subscriber, message)
+    return wire.frame("error", error="unknown_frame", message="Unknown frame; accepted: ping, drag, drag_end, map_ping")
