@@ -6,6 +6,8 @@ import { TableState } from "./table-state.js";
 import { AudioSync } from "./audio-sync.js";
 import { h, setText } from "./ui.js";
 
+const LOG_REPLAY = 30; // events replayed after the snapshot, so the table log is not empty on arrival
+
 export async function openTable(vtt, main, sessionId, { transport, setConnection, screen, go }) {
   let closed = false;
   const cleanups = [];
@@ -35,15 +37,17 @@ export async function openTable(vtt, main, sessionId, { transport, setConnection
   const role = session.role;
   const state = new TableState();
   state.session = session;
+  let head;
   try {
-    await (role === "dm" ? loadDm(vtt, sessionId, state) : loadPlayer(vtt, sessionId, state));
+    head = await loadSnapshot(vtt, sessionId, state);
   } catch (error) {
     if (!closed) screen("Table", problem("Cannot load the table", error.message, go));
     return teardown;
   }
   if (closed) return teardown;
 
-  const game = vtt.session(sessionId, { transport });
+  // From the snapshot on, not from event 0: only the last few events again, for the table log.
+  const game = vtt.session(sessionId, { transport, lastEventId: Math.max(0, head - LOG_REPLAY) });
   const audioElement = h("audio", { preload: "auto", class: "music" });
   const context = { vtt, game, state, session, sessionId, role, me: vtt.user, audio: null };
   context.audio = new AudioSync(audioElement, { onChange: () => state.changed() });
@@ -90,24 +94,13 @@ async function findSession(vtt, sessionId) {
   return (data.sessions || []).find((item) => item.session_id === sessionId) || null;
 }
 
-async function loadDm(vtt, sessionId, state) {
-  const data = await vtt.get("session/get-dm-dashboard.php", { session_id: sessionId });
-  state.session = { ...state.session, ...data.session };
+/** The table as this member may see it; returns the event_id it is current to. */
+async function loadSnapshot(vtt, sessionId, state) {
+  const data = await vtt.get("session/snapshot.php", { session_id: sessionId });
   for (const character of data.characters || []) state.mergeCharacter(character);
   for (const monster of data.monster_instances || []) state.mergeMonster(monster);
-  state.setInitiative({ initiatives: data.initiative || [], round_number: (data.session && data.session.round_number) || 0 });
-}
-
-async function loadPlayer(vtt, sessionId, state) {
-  // Only member endpoints: my own characters (full sheets), the tracker, monsters as players see them.
-  const [mine, initiative, monsters] = await Promise.all([
-    vtt.get("character/list.php", { session_id: sessionId, limit: 100 }),
-    vtt.get("combat/get-initiative.php", { session_id: sessionId }),
-    vtt.get("monsters/list-instances.php", { session_id: sessionId, limit: 100 }),
-  ]);
-  for (const character of mine.characters || []) state.mergeCharacter(character);
-  state.setInitiative(initiative);
-  for (const monster of monsters.instances || []) state.mergeMonster(monster);
+  state.setInitiative(data.initiative);
+  return data.head_event_id;
 }
 
 function problem(title, message, go) {

@@ -20,6 +20,7 @@ from server.api import (
     maps,
     monsters,
     realtime,
+    snapshot,
     tokens,
 )
 from server.channels import websocket
@@ -82,6 +83,7 @@ API: list[BaseRoute] = [
     _post("/chat/send.php", chat.send),
     _post("/chat/delete.php", chat.delete),
     _get("/chat/history.php", chat.history),
+    _get("/session/snapshot.php", snapshot.snapshot),
     _post("/session/maps/upload.php", maps.upload),
     _get("/session/maps/list.php", maps.list_maps),
     _get("/session/maps/get.php", maps.get_map),

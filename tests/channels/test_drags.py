@@ -3,8 +3,11 @@ filtered by the fog and hidden tokens like every other map event."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
+
+import pytest
 
 from tests.live import FIGHTER, Client, LiveServer, Socket, game_table, map_image, upload_map
 
@@ -106,3 +109,29 @@ async def test_drags_and_pings_follow_the_fog_and_hidden_tokens(server: LiveServ
     await owner_socket.send({"type": "drag", "token_id": token["token_id"], "x_position": 120, "y_position": 20})
     dm_seen = await ephemeral_until(dm_socket, lambda f: f["event_data"].get("x_position") == 120)
     assert dm_seen[-1]["event_data"]["user_id"] == owner.user_id
+
+
+@pytest.mark.redis
+async def test_drags_cross_servers_through_the_broadcast_and_not_the_log(settings, redis_url):
+    """Two servers (two hubs) on one database and one Redis: a drag on one reaches a socket on the other."""
+    shared = dataclasses.replace(settings, broadcast_url=redis_url)
+    first, second = LiveServer(shared), LiveServer(shared)
+    await first.start()
+    await second.start()
+    try:
+        dm, (dragger, _), session_id, _, token = await table(first)
+        head = await first.services.event_log.head(session_id)
+        watcher = Client(second)
+        assert (await watcher.login(dm.user["username"])).status_code == 200
+        watching = await watcher.socket(session_id, last_event_id=head)
+        dragging = await dragger.socket(session_id, last_event_id=head)
+        for socket in (watching, dragging):
+            assert (await socket.frame())["type"] == "hello"
+        for step in range(1, 101):
+            await dragging.send({"type": "drag", "token_id": token["token_id"], "x_position": step, "y_position": 7})
+        seen = await ephemeral_until(watching, lambda frame: frame["event_data"]["x_position"] == 100)
+        assert seen[-1]["event_data"]["token_id"] == token["token_id"]
+        assert await second.services.event_log.head(session_id) == head
+    finally:
+        await second.stop()
+        await first.stop()

@@ -1,0 +1,46 @@
+"""Everything a joining or reloading member may see of a game session, in one answer, with the event_id
+it is current to: the party, the monsters, the initiative tracker, the music and the active battle map.
+
+A client then follows the live feed from `head_event_id` instead of replaying the log from 0. The head
+is read before the rest, so the snapshot is at least as new as the head says; events after the head
+carry absolute values (hit points, the whole tracker, a token's position), so applying one that the
+snapshot already includes changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server import audio, characters, initiative, map_scene, monster_instances
+from server.accounts import User
+from server.event_log import EventLog
+from server.game_sessions import require_member
+
+
+async def snapshot(log: EventLog, user: User, session_id: int) -> dict[str, Any]:
+    """The DM gets full character sheets and monsters; a player the party view of the others'
+    characters (their own in full), the monsters' redacted view, and the map as the fog allows."""
+    member = await require_member(log.db, session_id, user)
+    head = await log.head(session_id)
+    rows = await log.db.fetch_all(
+        f"SELECT {characters.CHARACTER_COLUMNS} FROM characters WHERE session_id = :sid ORDER BY character_id",
+        {"sid": session_id},
+    )
+    party = [
+        characters.detail(row) if member.viewer_is_dm or row["user_id"] == user.user_id else characters.summary(row)
+        for row in rows
+    ]
+    monsters, _, _ = await monster_instances.for_session(log.db, user, session_id)
+    active = await log.db.fetch_val(
+        "SELECT map_id FROM battle_maps WHERE session_id = :sid AND is_active = 1", {"sid": session_id}
+    )
+    return {
+        "session_id": session_id,
+        "role": member.role,
+        "head_event_id": head,
+        "characters": party,
+        "monster_instances": monsters,
+        "initiative": await initiative.tracker(log.db, session_id),
+        "audio": await audio.current(log.db, session_id),
+        "map": None if active is None else await map_scene.scene(log.db, user, active),
+    }
