@@ -29,8 +29,9 @@ const FATAL_CLOSE = {
   4404: "resource_not_found",
   4409: "logged_out",
   4410: "removed",
+  4412: "snapshot_required", // resumed from pruned events: load the snapshot again
 };
-const FATAL_STATUS = new Set([400, 401, 403, 404]);
+const FATAL_STATUS = new Set([400, 401, 403, 404, 412]);
 
 const DEFAULTS = {
   transport: "auto", // "auto" | "websocket" | "longpoll"

@@ -73,6 +73,10 @@ export async function openTable(vtt, main, sessionId, { transport, setConnection
         vtt.verify().catch(() => {});
         return;
       }
+      if (detail.code === 4412 || detail.code === 412) {
+        window.location.reload(); // what we missed is no longer kept: start again from a fresh snapshot
+        return;
+      }
       screen("Table", problem("You left this table", detail.message, go));
       setConnection("offline");
     }),

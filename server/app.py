@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from server import bestiary, items, schema
+from server import bestiary, items, retention, schema
 from server.api.envelope import EXCEPTION_HANDLERS
 from server.api.routes import ROUTES
 from server.broadcast import Broadcast
@@ -65,7 +66,16 @@ def create_app(settings: Settings) -> Starlette:
             await broadcast.connect()
             await send_rate.start()
             await hub.start()
+            pruning = (
+                asyncio.create_task(retention.keep_pruning(event_log, settings.event_retention_days))
+                if settings.event_retention_days
+                else None
+            )
             yield
+            if pruning is not None:
+                pruning.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pruning
             await hub.stop()
         finally:
             await send_rate.stop()

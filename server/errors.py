@@ -72,6 +72,10 @@ class Unavailable(DomainError):
     pass
 
 
+class SnapshotRequired(DomainError):
+    """The client resumes from an event that retention has pruned: it must load the snapshot again."""
+
+
 @dataclass(frozen=True)
 class Kind:
     code: str  # machine code, as the API documents it
@@ -95,6 +99,7 @@ KINDS: dict[type[DomainError], Kind] = {
     RateLimited: Kind("rate_limit_exceeded", 429, 4429),
     TooManyConnections: Kind("too_many_connections", 429, 4429),
     Unavailable: Kind("service_unavailable", 503, 1013),
+    SnapshotRequired: Kind("snapshot_required", 412, 4412),
 }
 
 

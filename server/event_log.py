@@ -18,6 +18,7 @@ from typing import Any, Literal
 from server import clock, codec, wire
 from server.broadcast import Broadcast
 from server.database import Database, Row, Transaction
+from server.errors import SnapshotRequired
 
 Audience = Literal["session", "dm", "players", "user", "users"]
 # Which form of an event a viewer gets: the full data, the players' form of a session event, or the
@@ -226,6 +227,28 @@ class EventLog:
             "SELECT event_head FROM game_sessions WHERE session_id = :sid", {"sid": session_id}
         )
         return int(head or 0)
+
+    async def require_retained(self, session_id: int, after: int) -> None:
+        """SnapshotRequired when events after `after` have been pruned (EVENT_RETENTION_DAYS): a client
+        resuming from there would silently miss them, so it is told to load the snapshot again."""
+        row = await self.db.fetch_one(
+            "SELECT g.event_head, (SELECT min(e.event_id) FROM session_events e WHERE e.session_id = :sid) AS oldest "
+            "FROM game_sessions g WHERE g.session_id = :sid",
+            {"sid": session_id},
+        )
+        if row is None:
+            return
+        oldest = row["oldest"] if row["oldest"] is not None else row["event_head"] + 1
+        if after < row["event_head"] and after + 1 < oldest:
+            raise SnapshotRequired(
+                f"Events after {after} are no longer kept; load GET /api/session/snapshot.php and resume from its "
+                "head_event_id"
+            )
+
+    async def prune(self, created_before: str) -> None:
+        """Delete the events of every game session created before `created_before` ('YYYY-MM-DD HH:MM:SS')."""
+        async with self.db.transaction() as tx:
+            await tx.execute("DELETE FROM session_events WHERE created_at < :before", {"before": created_before})
 
     async def heads(self, session_ids: Iterable[int]) -> dict[int, int]:
         """The last event_id of each of these game sessions (those that exist)."""

@@ -39,6 +39,7 @@ class Settings:
     max_body_size: int = 1024 * 1024
     chat_per_second: int = 5
     chat_per_minute: int = 60
+    event_retention_days: int = 0  # 0: keep every event
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
@@ -121,4 +122,5 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         send_stall_seconds=_integer(env, "SEND_STALL_SECONDS", 30, 1, 3600),
         max_user_connections=_integer(env, "MAX_USER_CONNECTIONS", 20, 1, 1_000_000),
         connection_rate=_rate(env.get("CONNECTION_RATE", "").strip() or Settings.connection_rate),
+        event_retention_days=_integer(env, "EVENT_RETENTION_DAYS", 0, 0, 36_500),
     )

@@ -23,6 +23,7 @@ async def poll(
     """The poll's answer: up to MAX_EVENTS events the user may see after `last_event_id`, waiting up to
     `wait_seconds` (at most MAX_TIMEOUT) seconds for one if there is none yet; and who is online."""
     member = await game_sessions.require_member(hub.event_log.db, session_id, login.user)
+    await hub.event_log.require_retained(session_id, last_event_id)
     viewer = game_sessions.viewer(login.user, member)
     member_name = (login.user.user_id, login.user.username)
     subscriber = await hub.join(session_id, viewer, member_name, "poll", login.token_hash)

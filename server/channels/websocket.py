@@ -99,6 +99,7 @@ async def _admit(websocket: WebSocket, found: Services) -> None:
         token = websocket.cookies.get(login_sessions.COOKIE_NAME)
         login = await login_sessions.authentication(found.db, found.secret_key, token)
         member = await game_sessions.require_member(found.db, session_id, login.user)
+        await found.event_log.require_retained(session_id, last_event_id)
         viewer = game_sessions.viewer(login.user, member)
         member_name = (login.user.user_id, login.user.username)
         subscriber = await found.hub.join(session_id, viewer, member_name, "socket", login.token_hash)
