@@ -29,7 +29,7 @@ async def scene(db: Database, user: User, map_id: int) -> dict[str, Any]:
         "head_event_id": int(head),
         "grid_columns": [grid.columns.start, grid.columns.stop - 1],
         "grid_rows": [grid.rows.start, grid.rows.stop - 1],
-        "tokens": await map_tokens.on_map(db, map_row, member.viewer_is_dm),
+        "tokens": await map_tokens.on_map(db, map_row, member.viewer_is_dm, revealed),
         "revealed_cells": [list(cell) for cell in sorted(revealed)],
         "drawings": await map_drawings.on_map(db, map_id),
     }

@@ -240,12 +240,16 @@ async def delete(log: EventLog, dm: User, token_id: int) -> dict[str, Any]:
     return {"token_id": token_id, "map_id": map_id, "deleted": True}
 
 
-async def on_map(db: Database | Transaction, map_row: Row, for_dm_: bool) -> list[dict[str, Any]]:
-    """The map's tokens as the DM or the players see them."""
+async def on_map(
+    db: Database | Transaction, map_row: Row, for_dm_: bool, revealed: set[tuple[int, int]] | None = None
+) -> list[dict[str, Any]]:
+    """The map's tokens as the DM or the players see them (`revealed`: the map's revealed cells, if
+    the caller has read them already)."""
     rows = await db.fetch_all(f"{_SELECT} WHERE t.map_id = :mid ORDER BY t.token_id", {"mid": map_row["map_id"]})
     if for_dm_:
         return [dm_view(row) for row in rows]
-    revealed = await map_visibility.revealed_cells(db, map_row["map_id"])
+    if revealed is None:
+        revealed = await map_visibility.revealed_cells(db, map_row["map_id"])
     return [player_view(row) for row in rows if map_visibility.shown(map_row, row, revealed)]
 
 
