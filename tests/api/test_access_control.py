@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from server import accounts
-from tests.live import FIGHTER, PASSWORD, Client, LiveServer, game_table, png, spawn, upload
+from tests.live import FIGHTER, PASSWORD, Client, LiveServer, game_table, map_image, png, spawn, upload, upload_map
 
 ROLES = ("anonymous", "player", "other player", "DM", "moderator")
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -121,12 +121,58 @@ async def prepare(endpoint: str, t: Table) -> None:
         ("POST /api/monsters/update", "GET /api/monsters/list-instances", "POST /api/combat/add-m")
     ):
         t.extra["instance_id"] = (await spawn(t.dm, t.session_id))["instances"][0]["instance_id"]
+    elif endpoint.split()[1].startswith(MAPS) and not endpoint.endswith("upload.php"):
+        await battle_map(t)
     elif endpoint == "GET /images/forum/<name>":
         t.extra["image"] = (await upload(t.dm, "map.png", png())).json()["data"]["filename"]
     if endpoint.startswith("POST /api/monsters/create-instance") or endpoint.startswith("GET /api/monsters/get"):
         t.extra["monster_id"] = (await t.dm.get("/api/monsters/list.php", search="Goblin")).json()["data"]["monsters"][
             0
         ]["monster_id"]
+
+
+MAPS = "/api/session/maps"
+
+
+async def battle_map(t: Table) -> None:
+    """An active map with the player's character's token on it, all revealed."""
+    t.extra["map_id"] = (await upload_map(t.dm, t.session_id, map_image(200, 100))).json()["data"]["map_id"]
+    token = {"map_id": t.extra["map_id"], "character_id": t.character_id, "x_position": 10, "y_position": 10}
+    t.extra["token_id"] = (await t.dm.ok(f"{MAPS}/tokens/add.php", token))["token_id"]
+    await t.dm.ok(f"{MAPS}/fog/reveal.php", {"map_id": t.extra["map_id"], "cells": [[0, 0]]})
+
+
+def on_map(method: str, path: str, body: Callable[[Table], dict[str, Any]]) -> Call:
+    async def call(client: Client, t: Table) -> str:
+        return await status(await client.send(method, f"{MAPS}/{path}", body(t)))
+
+    return call
+
+
+def the_map(t: Table) -> dict[str, Any]:
+    return {"map_id": t.extra["map_id"]}
+
+
+def the_token(t: Table) -> dict[str, Any]:
+    return {"token_id": t.extra["token_id"]}
+
+
+async def delete_a_new_map(client: Client, t: Table) -> str:
+    map_id = (await upload_map(t.dm, t.session_id, map_image(20, 20))).json()["data"]["map_id"]
+    return await status(await client.send("DELETE", f"{MAPS}/delete.php?map_id={map_id}"))
+
+
+async def delete_a_new_token(client: Client, t: Table) -> str:
+    token = await t.dm.ok(f"{MAPS}/tokens/add.php", {**the_map(t), "x_position": 5, "y_position": 5})
+    return await status(await client.send("DELETE", f"{MAPS}/tokens/delete.php?token_id={token['token_id']}"))
+
+
+async def upload_a_map(client: Client, t: Table) -> str:
+    return await status(await upload_map(client, t.session_id, map_image(20, 20)))
+
+
+async def map_image_file(client: Client, t: Table) -> str:
+    return await status(await client.http.get(f"{MAPS}/image.php", params=the_map(t)))
 
 
 async def image(client: Client, t: Table) -> str:
@@ -214,6 +260,34 @@ CALLS: dict[str, Call] = {
     "POST /api/chat/send.php": post("/api/chat/send.php", lambda t: {**session(t), "text": "Hello"}),
     "POST /api/chat/delete.php": delete_message,
     "GET /api/chat/history.php": get("/api/chat/history.php", session),
+    "GET /api/session/snapshot.php": get("/api/session/snapshot.php", session),
+    "POST /api/session/maps/upload.php": upload_a_map,
+    "GET /api/session/maps/list.php": get(f"{MAPS}/list.php", session),
+    "GET /api/session/maps/get.php": get(f"{MAPS}/get.php", the_map),
+    "GET /api/session/maps/image.php": map_image_file,
+    "PUT /api/session/maps/update.php": on_map("PUT", "update.php", lambda t: {**the_map(t), "map_name": "Crypt"}),
+    "DELETE /api/session/maps/delete.php": delete_a_new_map,
+    "POST /api/session/maps/tokens/add.php": on_map(
+        "POST", "tokens/add.php", lambda t: {**the_map(t), "x_position": 1, "y_position": 1}
+    ),
+    "PUT /api/session/maps/tokens/move.php": on_map(
+        "PUT", "tokens/move.php", lambda t: {**the_token(t), "x_position": 20, "y_position": 20}
+    ),
+    "PUT /api/session/maps/tokens/update.php": on_map(
+        "PUT", "tokens/update.php", lambda t: {**the_token(t), "label": "Scout"}
+    ),
+    "DELETE /api/session/maps/tokens/delete.php": delete_a_new_token,
+    "GET /api/session/maps/tokens/list.php": get(f"{MAPS}/tokens/list.php", the_map),
+    "POST /api/session/maps/fog/reveal.php": on_map(
+        "POST", "fog/reveal.php", lambda t: {**the_map(t), "cells": [[1, 1]]}
+    ),
+    "POST /api/session/maps/fog/hide.php": on_map("POST", "fog/hide.php", lambda t: {**the_map(t), "cells": [[1, 1]]}),
+    "POST /api/session/maps/fog/reset.php": on_map("POST", "fog/reset.php", the_map),
+    "POST /api/session/maps/drawings/add.php": on_map(
+        "POST", "drawings/add.php", lambda t: {**the_map(t), "drawing_type": "stroke", "path_data": [[1, 1]]}
+    ),
+    "GET /api/session/maps/drawings/get.php": get(f"{MAPS}/drawings/get.php", the_map),
+    "POST /api/session/maps/drawings/clear.php": on_map("POST", "drawings/clear.php", the_map),
 }
 
 
