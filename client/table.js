@@ -6,7 +6,8 @@ import { TableState } from "./table-state.js";
 import { AudioSync } from "./audio-sync.js";
 import { h, setText } from "./ui.js";
 
-const LOG_REPLAY = 30; // events replayed after the snapshot, so the table log is not empty on arrival
+// Events replayed after the snapshot, so the table log (table-log.js keeps 300) is not empty on arrival.
+const LOG_REPLAY = 300;
 
 export async function openTable(vtt, main, sessionId, { transport, setConnection, screen, go }) {
   let closed = false;
@@ -103,6 +104,7 @@ async function loadSnapshot(vtt, sessionId, state) {
   const data = await vtt.get("session/snapshot.php", { session_id: sessionId });
   for (const character of data.characters || []) state.mergeCharacter(character);
   for (const monster of data.monster_instances || []) state.mergeMonster(monster);
+  for (const player of data.players || []) state.players.set(player.user_id, player.username);
   state.setInitiative(data.initiative);
   return data.head_event_id;
 }

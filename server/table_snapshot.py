@@ -31,6 +31,11 @@ async def snapshot(log: EventLog, user: User, session_id: int) -> dict[str, Any]
         for row in rows
     ]
     monsters, _, _ = await monster_instances.for_session(log.db, user, session_id)
+    players = await log.db.fetch_all(
+        "SELECT p.user_id, u.username FROM session_players p JOIN users u ON u.user_id = p.user_id "
+        "WHERE p.session_id = :sid AND p.status = 'accepted' ORDER BY p.user_id",
+        {"sid": session_id},
+    )
     active = await log.db.fetch_val(
         "SELECT map_id FROM battle_maps WHERE session_id = :sid AND is_active = 1", {"sid": session_id}
     )
@@ -38,6 +43,7 @@ async def snapshot(log: EventLog, user: User, session_id: int) -> dict[str, Any]
         "session_id": session_id,
         "role": member.role,
         "head_event_id": head,
+        "players": players,
         "characters": party,
         "monster_instances": monsters,
         "initiative": await initiative.tracker(log.db, session_id),

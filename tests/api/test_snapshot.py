@@ -36,6 +36,7 @@ async def test_a_snapshot_holds_what_the_member_may_see_with_the_head(server: Li
     ]
     assert [e["character_id"] for e in snap["initiative"]["initiatives"]] == [mine["character_id"]]
     assert snap["audio"]["status"] == "stopped" and snap["role"] == "player"
+    assert [p["user_id"] for p in snap["players"]] == sorted([player.user_id, other.user_id])
     assert [t["label"] for t in snap["map"]["tokens"]] == ["Aldric"] and snap["map"]["revealed_cells"] == [[0, 0]]
     assert CANARY not in json.dumps(snap)
 
