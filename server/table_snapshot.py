@@ -1,5 +1,5 @@
 """Everything a joining or reloading member may see of a game session, in one answer, with the event_id
-it is current to: the party, the monsters, the initiative tracker, the music and the active battle map.
+it is current to: the players, the party, the monsters, the initiative tracker, the music and the active battle map.
 
 A client then follows the live feed from `head_event_id` instead of replaying the log from 0. The head
 is read before the rest, so the snapshot is at least as new as the head says; events after the head
