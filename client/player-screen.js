@@ -77,7 +77,7 @@ function sheet(c) {
 function updateSheet(el, c) {
   setText(el.querySelector(".name"), c.character_name);
   const parts = [`Level ${c.level ?? 1} ${labelClass(c.class)}`];
-  if (c.alignment) parts.push(c.alignment);
+  if (c.alignment) parts.push(labelClass(c.alignment));
   if (c.experience_points != null) parts.push(`${c.experience_points} XP`);
   setText(el.querySelector(".meta"), parts.join(" · "));
   updateHpBar(el.querySelector(".hp-bar"), c.current_hp, c.max_hp);
@@ -99,7 +99,7 @@ function createForm({ vtt, state, sessionId }) {
     field("Name", h("input", { name: "character_name", maxlength: 50, required: true, autocomplete: "off" })),
     h("div", { class: "inline-fields" },
       field("Class", h("select", { name: "class" }, CLASSES.map((c) => h("option", { value: c }, labelClass(c))))),
-      field("Alignment", h("select", { name: "alignment" }, ALIGNMENTS.map((a) => h("option", { value: a }, a))))),
+      field("Alignment", h("select", { name: "alignment" }, ALIGNMENTS.map((a) => h("option", { value: a }, labelClass(a)))))),
     h("fieldset", {}, h("legend", {}, "Abilities"), h("div", { class: "ability-grid" }, abilityInputs), rollButton),
     h("button", { type: "submit", class: "primary" }, "Create character"));
   rollButton.addEventListener("click", () => {
@@ -122,7 +122,8 @@ function createForm({ vtt, state, sessionId }) {
 
 function partyPanel({ state }) {
   const list = h("ul", { class: "roster compact" });
-  const update = () => syncList(list, state.charactersSorted(), (c) => c.character_id, (c) => h("li", { class: "combatant" },
+  const empty = h("p", { class: "muted" }, "No characters yet.");
+  const rows = () => syncList(list, state.charactersSorted(), (c) => c.character_id, (c) => h("li", { class: "combatant" },
     h("div", { class: "row-head" }, h("span", { class: "name" }), h("span", { class: "meta" })),
     h("div", { class: "hp-line" }, hpBar(c.current_hp, c.max_hp), h("span", { class: "hp-text" }))), (row, c) => {
     setText(row.querySelector(".name"), c.character_name);
@@ -131,9 +132,13 @@ function partyPanel({ state }) {
     setText(row.querySelector(".hp-text"), `${c.current_hp} / ${c.max_hp} HP`);
     row.classList.toggle("down", truthy(c.is_dead));
   });
+  const update = () => {
+    empty.hidden = state.characters.size > 0;
+    rows();
+  };
   update();
   state.onChange(update);
-  return panel("party", "Party", list);
+  return panel("party", "Party", empty, list);
 }
 
 function initiativePanel({ state }) {

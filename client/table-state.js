@@ -161,7 +161,7 @@ export function describe(type, data) {
       return `${who} ${change} (${data.current_hp}/${data.max_hp} HP)${truthy(data.is_dead) ? " — down!" : ""}`;
     }
     case "character_created":
-      return `${who} the ${labelClass(data.class)} joins the party`;
+      return `${who} the ${labelClass(data.class).toLowerCase()} joins the party`;
     case "character_xp_updated":
       return Array.isArray(data.characters)
         ? `XP awarded to ${data.characters.map((c) => c.character_name).join(", ")}`
@@ -187,8 +187,10 @@ export function describe(type, data) {
   }
 }
 
+/** A class or an alignment as the rules books print it: "Fighter", "Magic-user", "Lawful". */
 export function labelClass(value) {
-  return { magic_user: "magic-user" }[value] || value || "";
+  const text = { magic_user: "magic-user" }[value] || value || "";
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** The server's wording (server/monster_instances.py `condition`). */

@@ -110,6 +110,7 @@ export function onSubmit(form, action, done) {
     clearErrors(form);
     try {
       const result = await action(new FormData(form));
+      clearError();
       if (done) await done(result);
     } catch (error) {
       showErrors(form, error);
@@ -126,7 +127,9 @@ export async function busy(button, action) {
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   try {
-    return await action();
+    const result = await action();
+    clearError();
+    return result;
   } catch (error) {
     announce(error.message || "Something went wrong", "error", error);
     return undefined;
@@ -137,6 +140,15 @@ export async function busy(button, action) {
 }
 
 let toastTimer = null;
+
+/** An error shown in the status area goes once the next action succeeds: it no longer describes the table. */
+export function clearError() {
+  const region = document.getElementById("status");
+  if (region && !region.hidden && region.classList.contains("error")) {
+    clearTimeout(toastTimer);
+    region.hidden = true;
+  }
+}
 
 /** A message in the fixed status area (never pushes the page around). */
 export function announce(message, kind = "info", error) {

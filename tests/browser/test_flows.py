@@ -51,7 +51,7 @@ async def test_from_a_new_session_to_your_turn(browser, server: LiveServer):
     await sheet.get_by_role("button", name="Roll 3d6 for each").click()
     await sheet.get_by_role("button", name="Create character").click()
     await expect(sheet.get_by_role("heading", name="Morwen")).to_be_visible(timeout=TIMEOUT)
-    await expect(sheet).to_contain_text("Level 1 elf")
+    await expect(sheet).to_contain_text("Level 1 Elf")
 
     # The DM sees the new character without a reload, puts it in the fight and gives it the turn.
     await expect(dm_page.locator(".panel-party li", has_text="Morwen")).to_be_visible(timeout=TIMEOUT)
