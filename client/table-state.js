@@ -165,7 +165,7 @@ export function describe(type, data) {
     case "character_xp_updated":
       return Array.isArray(data.characters)
         ? `XP awarded to ${data.characters.map((c) => c.character_name).join(", ")}`
-        : `${who} gains experience`;
+        : xpLine(who, data);
     case "monster_hp_updated":
       return data.condition ? `${who} looks ${data.condition}` : `${who}: ${data.current_hp}/${data.max_hp} HP`;
     case "initiative_updated": {
@@ -185,6 +185,14 @@ export function describe(type, data) {
     default:
       return null;
   }
+}
+
+/** "Aldric gains 150 XP (the goblin cave) and reaches level 2": the amount, the reason, the level. */
+function xpLine(who, data) {
+  const gained = data.experience_points != null && data.old_xp != null ? `${data.experience_points - data.old_xp} XP` : "experience";
+  const reason = data.reason ? ` (${data.reason})` : "";
+  const level = truthy(data.levelled_up) ? ` and reaches level ${data.level}` : "";
+  return `${who} gains ${gained}${reason}${level}`;
 }
 
 /** A class or an alignment as the rules books print it: "Fighter", "Magic-user", "Lawful". */

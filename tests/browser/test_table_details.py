@@ -1,5 +1,5 @@
 """Small things a new user trips over: an error toast that outlives the next success, an empty party
-panel that says nothing, classes and alignments in lower case."""
+panel that says nothing, classes and alignments in lower case, an XP line without amount or reason."""
 
 from __future__ import annotations
 
@@ -13,9 +13,14 @@ async def test_an_error_goes_once_the_next_action_succeeds_and_the_party_panel_s
     player_seat = await open_seat(browser, server, player.user["username"])
     await sit_at_table(player_seat, session_id)
     await expect(player_seat.page.locator(".panel-party")).to_contain_text("No characters yet.", timeout=TIMEOUT)
-    await player.ok("/api/character/create.php", {**FIGHTER, "session_id": session_id})
+    character = await player.ok("/api/character/create.php", {**FIGHTER, "session_id": session_id})
     await expect(player_seat.page.locator(".panel-party")).to_contain_text("Fighter 1", timeout=TIMEOUT)
     await expect(player_seat.page.locator(".panel-party p.muted")).to_be_hidden()
+    grant = {"session_id": session_id, "character_ids": [character["character_id"]], "xp_amount": 150}
+    await dm.ok("/api/character/grant-xp.php", {**grant, "reason": "the goblin cave"})
+    await expect(player_seat.page.locator(".table-log")).to_contain_text(
+        "Aldric gains 150 XP (the goblin cave)", timeout=TIMEOUT
+    )
 
     dm_seat = await open_seat(browser, server, dm.user["username"])
     await sit_at_table(dm_seat, session_id)
