@@ -121,7 +121,8 @@ async function showSessions() {
     field("Title", h("input", { name: "session_title", required: true, maxlength: 100 })),
     field("Date and time", h("input", { name: "session_datetime", type: "datetime-local", required: true, value: defaultSessionTime() })),
     field("Description (optional)", h("textarea", { name: "session_description", rows: 2 })),
-    field("Max players", h("input", { name: "max_players", type: "number", min: 1, max: 12, value: 6 })),
+    // A string value is the attribute, so the form's reset after a create goes back to 6, not to blank.
+    field("Max players", h("input", { name: "max_players", type: "number", min: 1, max: 12, value: "6" })),
     h("button", { type: "submit", class: "primary" }, "Create session"),
   );
   onSubmit(create, (data) => vtt.post("session/create.php", {

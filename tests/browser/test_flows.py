@@ -31,6 +31,7 @@ async def test_from_a_new_session_to_your_turn(browser, server: LiveServer):
     await dm_page.get_by_label("Title").fill("The Lost City")
     await dm_page.get_by_role("button", name="Create session").click()
     await expect(dm_page.get_by_role("heading", name="The Lost City")).to_be_visible(timeout=TIMEOUT)
+    await expect(dm_page.get_by_label("Max players")).to_have_value("6")  # the form is reset, not blanked
     await dm_page.get_by_label("Invite a player to The Lost City").fill(player.user["username"])
     await dm_page.get_by_role("button", name="Invite").click()
     await expect(dm_page.locator("#status")).to_contain_text(f"Invited {player.user['username']}", timeout=TIMEOUT)

@@ -1,5 +1,6 @@
 """Small things a new user trips over: an error toast that outlives the next success, an empty party
-panel that says nothing, classes and alignments in lower case, an XP line without amount or reason."""
+panel that says nothing, classes and alignments in lower case, an XP line without amount or reason, and
+"0 / 8 HP — down!" cut off in the character panel."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ async def test_an_error_goes_once_the_next_action_succeeds_and_the_party_panel_s
     character = await player.ok("/api/character/create.php", {**FIGHTER, "session_id": session_id})
     await expect(player_seat.page.locator(".panel-party")).to_contain_text("Fighter 1", timeout=TIMEOUT)
     await expect(player_seat.page.locator(".panel-party p.muted")).to_be_hidden()
+    await dm.ok("/api/character/update-hp.php", {"character_id": character["character_id"], "damage": 100})
+    down = player_seat.page.locator(".panel-character .hp-text")
+    await expect(down).to_contain_text("down!", timeout=TIMEOUT)
+    assert await down.evaluate("(el) => el.scrollWidth <= el.clientWidth")  # the whole line shows, not cut
     grant = {"session_id": session_id, "character_ids": [character["character_id"]], "xp_amount": 150}
     await dm.ok("/api/character/grant-xp.php", {**grant, "reason": "the goblin cave"})
     await expect(player_seat.page.locator(".table-log")).to_contain_text(
