@@ -9,16 +9,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from server import bestiary, items, retention, schema
 from server.api.envelope import EXCEPTION_HANDLERS
-from server.api.routes import ROUTES
+from server.api.request_log import RequestLog
+from server.api.routes import ENDPOINTS, ROUTES
 from server.broadcast import Broadcast
 from server.channels.hub import Hub, SendLimits
 from server.database import Database
 from server.event_log import EventLog
+from server.metrics import Metrics
 from server.send_rate import SendRate
 from server.services import Services
 from server.settings import Settings
@@ -40,9 +43,11 @@ async def _secret_key(db: Database, configured: str | None) -> str:
 
 
 def create_app(settings: Settings) -> Starlette:
+    metrics = Metrics()
     db = Database(settings.database_url)
+    db.observe = metrics.observe_statement
     broadcast = Broadcast(settings.broadcast_url)
-    event_log = EventLog(db, broadcast)
+    event_log = EventLog(db, broadcast, metrics)
     hub = Hub(
         event_log,
         broadcast,
@@ -52,7 +57,7 @@ def create_app(settings: Settings) -> Starlette:
         send_limits=SendLimits(settings.send_queue_limit, settings.send_queue_bytes, settings.send_stall_seconds),
     )
     send_rate = SendRate(settings.broadcast_url, settings.chat_per_second, settings.chat_per_minute)
-    services = Services(settings, db, event_log, hub, send_rate)
+    services = Services(settings, db, event_log, hub, send_rate, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -85,6 +90,12 @@ def create_app(settings: Settings) -> Starlette:
     routes = [*ROUTES]
     if CLIENT_DIR.is_dir():
         routes.append(Mount("/", StaticFiles(directory=CLIENT_DIR, html=True), name="client"))
-    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)  # type: ignore[arg-type]
+    templates: dict[object, str] = {endpoint.handler: path for path, endpoint in ENDPOINTS}
+    app = Starlette(
+        routes=routes,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+        middleware=[Middleware(RequestLog, metrics=metrics, templates=templates)],
+    )
     app.state.services = services
     return app

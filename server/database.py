@@ -23,7 +23,8 @@ import functools
 import itertools
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -123,16 +124,25 @@ class _Postgres(_Queries):
         return [dict(record) for record in records]
 
 
+def _unobserved(seconds: float) -> None:
+    pass
+
+
 class Transaction(_Queries):
-    def __init__(self, queries: _Queries, dialect: str) -> None:
+    def __init__(self, queries: _Queries, dialect: str, observe: Callable[[float], None] = _unobserved) -> None:
         self._queries = queries
         self.dialect = dialect
+        self._observe = observe
         # Appended to a SELECT of rows this transaction will change. SQLite needs none: its writers
         # are already serialised.
         self.for_update = " FOR UPDATE" if dialect == "postgresql" else ""
 
     async def fetch_all(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
-        return await self._queries.fetch_all(sql, values)
+        started = time.perf_counter()
+        try:
+            return await self._queries.fetch_all(sql, values)
+        finally:
+            self._observe(time.perf_counter() - started)
 
 
 class Database(_Reads):
@@ -149,6 +159,7 @@ class Database(_Reads):
         self._sqlite: list[databases.core.Connection] = []  # the writer first, then the readers
         self._writer: _SQLite | None = None
         self._readers: Iterator[_SQLite] | None = None
+        self.observe: Callable[[float], None] = _unobserved  # told each statement's duration (metrics)
 
     async def connect(self) -> None:
         with _converted_errors():
@@ -181,7 +192,7 @@ class Database(_Reads):
             async with self._write_lock:
                 await self._writer.execute("BEGIN IMMEDIATE")
                 try:
-                    yield Transaction(self._writer, self.dialect)
+                    yield Transaction(self._writer, self.dialect, self.observe)
                 except BaseException:
                     await self._writer.execute("ROLLBACK")
                     raise
@@ -189,11 +200,15 @@ class Database(_Reads):
             return
         with _converted_errors():
             async with self._db.connection() as connection, connection.transaction():
-                yield Transaction(_Postgres(connection.raw_connection), self.dialect)
+                yield Transaction(_Postgres(connection.raw_connection), self.dialect, self.observe)
 
     async def fetch_all(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
-        if self._readers is not None:
-            return await next(self._readers).fetch_all(sql, values)
-        with _converted_errors():
-            async with self._db.connection() as connection:
-                return await _Postgres(connection.raw_connection).fetch_all(sql, values)
+        started = time.perf_counter()
+        try:
+            if self._readers is not None:
+                return await next(self._readers).fetch_all(sql, values)
+            with _converted_errors():
+                async with self._db.connection() as connection:
+                    return await _Postgres(connection.raw_connection).fetch_all(sql, values)
+        finally:
+            self.observe(time.perf_counter() - started)

@@ -19,6 +19,7 @@ from server import clock, codec, wire
 from server.broadcast import Broadcast
 from server.database import Database, Row, Transaction
 from server.errors import SnapshotRequired
+from server.metrics import Metrics
 
 Audience = Literal["session", "dm", "players", "user", "users"]
 # Which form of an event a viewer gets: the full data, the players' form of a session event, or the
@@ -198,9 +199,10 @@ class Change:
 
 
 class EventLog:
-    def __init__(self, db: Database, broadcast: Broadcast) -> None:
+    def __init__(self, db: Database, broadcast: Broadcast, metrics: Metrics | None = None) -> None:
         self.db = db
         self.broadcast = broadcast
+        self.metrics = metrics or Metrics()
 
     @asynccontextmanager
     async def change(self, session_id: int | None = None) -> AsyncIterator[Change]:
@@ -221,6 +223,7 @@ class EventLog:
             by_session.setdefault(event.session_id, []).append(event)
         for session_id, events in by_session.items():
             await self.broadcast.publish(wire.session_channel(session_id), wire.Events(tuple(events)))
+            self.metrics.published(len(events))
 
     async def head(self, session_id: int) -> int:
         head = await self.db.fetch_val(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gc
-import logging
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
+from server import logs
 from server.app import create_app
+from server.metrics import Metrics
 from server.services import services
 from server.settings import Settings
 
@@ -50,6 +51,8 @@ def config(settings: Settings, host: str, port: int, **overrides: Any) -> tuple[
         # X-Forwarded-For and -Proto are read by server/api/requests.py, when TRUST_X_FORWARDED_FOR says so.
         "proxy_headers": False,
         "log_level": "info",
+        # server/api/request_log.py logs each request, by route template and with the user id.
+        "access_log": False,
         "lifespan": "on",
     }
     options.update(overrides)
@@ -57,9 +60,12 @@ def config(settings: Settings, host: str, port: int, **overrides: Any) -> tuple[
 
 
 def run(settings: Settings, host: str, port: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn_config, app = config(settings, host, port)
-    _Server(uvicorn_config, app, freeze_after_startup=True).run()
+    logs.configure(settings.log_format)
+    uvicorn_config, app = config(settings, host, port, log_config=None)  # uvicorn logs through ours
+    try:
+        _Server(uvicorn_config, app, freeze_after_startup=True).run()
+    finally:
+        Metrics.process_exited()
 
 
 def server(settings: Settings, host: str, port: int, **overrides: Any) -> uvicorn.Server:

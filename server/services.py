@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from server.channels.hub import Hub
 from server.database import Database
 from server.event_log import EventLog
+from server.metrics import Metrics
 from server.send_rate import SendRate
 from server.settings import Settings
 
@@ -22,6 +23,7 @@ class Services:
     event_log: EventLog
     hub: Hub
     send_rate: SendRate
+    metrics: Metrics
     # SECRET_KEY, or the key kept in the database: known once the app has started (server/app.py).
     secret_key: str = ""
 

@@ -40,6 +40,7 @@ class Settings:
     chat_per_second: int = 5
     chat_per_minute: int = 60
     event_retention_days: int = 0  # 0: keep every event
+    log_format: str = "text"  # or "json": one object per line
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
@@ -98,6 +99,12 @@ def _rate(raw: str) -> str:
     return raw
 
 
+def _log_format(raw: str) -> str:
+    if raw in ("", "text", "json"):
+        return raw or "text"
+    raise ConfigError(f"LOG_FORMAT must be text or json, got {raw!r}")
+
+
 def from_environment(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     secret = env.get("SECRET_KEY") or None
@@ -123,4 +130,5 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         max_user_connections=_integer(env, "MAX_USER_CONNECTIONS", 20, 1, 1_000_000),
         connection_rate=_rate(env.get("CONNECTION_RATE", "").strip() or Settings.connection_rate),
         event_retention_days=_integer(env, "EVENT_RETENTION_DAYS", 0, 0, 36_500),
+        log_format=_log_format(env.get("LOG_FORMAT", "").strip().lower()),
     )

@@ -22,8 +22,9 @@ travel as they are; only a broadcast between processes (Redis) encodes them, wit
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from server import codec, event_log
@@ -42,6 +43,8 @@ class Events:
     """Events just committed in one game session, in event_id order."""
 
     events: tuple[event_log.Event, ...]
+    # Wall-clock publish time, for the delivery-lag metric (the processes of one host share a clock).
+    sent_at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,8 @@ def _event_fields(event: event_log.Event) -> dict[str, Any]:
 def encode(message: Message) -> str:
     """A message as JSON text, for a broadcast between processes."""
     if isinstance(message, Events):
-        return codec.dumps_text({"kind": "events", "events": [_event_fields(e) for e in message.events]})
+        events = [_event_fields(e) for e in message.events]
+        return codec.dumps_text({"kind": "events", "sent_at": message.sent_at, "events": events})
     if isinstance(message, PresenceAnnounce):
         return codec.dumps_text({"kind": "presence", "process": message.process, "users": message.users})
     if isinstance(message, PresenceQuery):
@@ -145,7 +149,8 @@ def decode(text: str) -> Message:
             tuple(
                 event_log.Event(**{**item, "audience_user_ids": tuple(item.get("audience_user_ids") or ())})
                 for item in value["events"]
-            )
+            ),
+            float(value.get("sent_at") or time.time()),
         )
     if kind == "presence":
         return PresenceAnnounce(str(value["process"]), tuple((int(uid), str(name)) for uid, name in value["users"]))

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.api.envelope import failure, success
+from server.metrics import CONTENT_TYPE
 from server.services import services
 
 
@@ -28,3 +29,10 @@ async def health(request: Request) -> Response:
         },
         "OK" if connected else "Degraded: the broadcast backend does not answer",
     )
+
+
+async def metrics(request: Request) -> Response:
+    """GET /metrics: the Prometheus text format (server/metrics.py)."""
+    state = services(request)
+    state.hub.measure_queues()
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE)

@@ -1,7 +1,16 @@
-"""The route table: every path the server answers."""
+"""The route table: every path the server answers, each with what server/api/openapi.py needs to describe
+it (its body or query model and the error statuses it can answer). A route added here is in the API
+document by construction; tests/api/test_openapi.py fails for a route that is not."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from server.api import (
@@ -19,92 +28,529 @@ from server.api import (
     items,
     maps,
     monsters,
+    openapi,
+    pagination,
     realtime,
     snapshot,
     tokens,
 )
 from server.channels import websocket
 
-
-def _post(path: str, endpoint: object) -> Route:
-    return Route(path, endpoint, methods=["POST"])  # type: ignore[arg-type]
+Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _get(path: str, endpoint: object) -> Route:
-    return Route(path, endpoint, methods=["GET"])  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class Endpoint:
+    """One HTTP operation. `errors` are the statuses particular to it (404, 409, 429...); those that
+    follow from its shape (400 for a body or query, 401/403 when `login`, 413/415 for a JSON body,
+    405, 503) are added by the API document."""
+
+    method: Literal["GET", "POST", "PUT", "DELETE"]
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()
+    login: bool = True  # needs the session cookie (and, for a POST, the X-CSRF-Token header)
+    upload: bool = False  # the body is multipart/form-data, not JSON (`form` describes it)
+    form: dict[str, Any] | None = None
+    also: tuple[str, ...] = ()  # more methods for the same operation (PATCH beside PUT)
+    media_type: str = "application/json"  # of the success answer
+    enveloped: bool = True  # the success answer is the {"status": "success", "data": ...} envelope
+
+    def route(self) -> Route:
+        return Route(self.path, self.handler, methods=[self.method, *self.also])
 
 
-def _put(path: str, endpoint: object) -> Route:
-    return Route(path, endpoint, methods=["PUT", "PATCH"])  # type: ignore[arg-type]
+def _get(path: str, handler: Handler, summary: str, tag: str, **more: object) -> Endpoint:
+    return Endpoint("GET", path, handler, summary, tag, **more)  # type: ignore[arg-type]
 
 
-def _delete(path: str, endpoint: object) -> Route:
-    return Route(path, endpoint, methods=["DELETE"])  # type: ignore[arg-type]
+def _post(path: str, handler: Handler, summary: str, tag: str, **more: object) -> Endpoint:
+    return Endpoint("POST", path, handler, summary, tag, **more)  # type: ignore[arg-type]
 
 
-API: list[BaseRoute] = [
-    _get("/health", health.health),
-    _post("/auth/login.php", auth.login),
-    _post("/auth/register.php", auth.register),
-    _post("/auth/logout.php", auth.logout),
-    _get("/auth/verify.php", auth.verify),
-    _post("/session/create.php", game_sessions.create),
-    _post("/session/invite-player.php", game_sessions.invite_player),
-    _post("/session/accept-invitation.php", game_sessions.accept_invitation),
-    _get("/session/list.php", game_sessions.list_sessions),
-    _post("/session/remove-player.php", game_sessions.remove_player),
-    _post("/session/start.php", game_sessions.start),
-    _post("/session/end.php", game_sessions.end),
-    _post("/character/create.php", characters.create),
-    _post("/character/update-hp.php", characters.update_hp),
-    _get("/character/get.php", characters.get),
-    _get("/character/list.php", characters.list_characters),
-    _post("/character/grant-xp.php", characters.grant_xp),
-    _post("/forum/posts/upload-image.php", forum.upload_image),
-    _post("/audio/control.php", audio.control),
-    _get("/session/get-dm-dashboard.php", combat.get_dm_dashboard),
-    _get("/monsters/list.php", monsters.list_monsters),
-    _get("/monsters/get.php", monsters.get_monster),
-    _post("/monsters/create-instance.php", monsters.create_instance),
-    _post("/monsters/update-instance.php", monsters.update_instance),
-    _post("/monsters/update-hp.php", monsters.update_hp),
-    _get("/monsters/list-instances.php", monsters.list_instances),
-    _post("/combat/add-character.php", combat.add_character),
-    _post("/combat/add-monster.php", combat.add_monster),
-    _post("/combat/roll-initiative.php", combat.roll_initiative),
-    _post("/combat/next-turn.php", combat.next_turn),
-    _get("/combat/get-initiative.php", combat.get_initiative),
-    _post("/combat/remove-character.php", combat.remove_character),
-    _post("/combat/remove-monster.php", combat.remove_monster),
-    _post("/combat/clear-initiative.php", combat.clear_initiative),
-    _get("/items/list.php", items.list_items),
-    _post("/dice/roll.php", dice.roll),
-    _get("/dice/history.php", dice.history),
-    _post("/chat/send.php", chat.send),
-    _post("/chat/delete.php", chat.delete),
-    _get("/chat/history.php", chat.history),
-    _get("/session/snapshot.php", snapshot.snapshot),
-    _post("/session/maps/upload.php", maps.upload),
-    _get("/session/maps/list.php", maps.list_maps),
-    _get("/session/maps/get.php", maps.get_map),
-    _put("/session/maps/update.php", maps.update),
-    _delete("/session/maps/delete.php", maps.delete),
-    _get("/session/maps/image.php", maps.image),
-    _post("/session/maps/tokens/add.php", tokens.add),
-    _put("/session/maps/tokens/move.php", tokens.move),
-    _put("/session/maps/tokens/update.php", tokens.update),
-    _delete("/session/maps/tokens/delete.php", tokens.delete),
-    _get("/session/maps/tokens/list.php", tokens.list_tokens),
-    _post("/session/maps/fog/reveal.php", fog.reveal),
-    _post("/session/maps/fog/hide.php", fog.hide),
-    _post("/session/maps/fog/reset.php", fog.reset),
-    _post("/session/maps/drawings/add.php", drawings.add),
-    _get("/session/maps/drawings/get.php", drawings.list_drawings),
-    _post("/session/maps/drawings/clear.php", drawings.clear),
-    _get("/realtime/poll.php", realtime.poll),
-    WebSocketRoute("/realtime/ws", websocket.realtime_socket),
+def _put(path: str, handler: Handler, summary: str, tag: str, **more: object) -> Endpoint:
+    return Endpoint("PUT", path, handler, summary, tag, also=("PATCH",), **more)  # type: ignore[arg-type]
+
+
+def _delete(path: str, handler: Handler, summary: str, tag: str, **more: object) -> Endpoint:
+    return Endpoint("DELETE", path, handler, summary, tag, **more)  # type: ignore[arg-type]
+
+
+_MAP_FORM = {
+    "type": "object",
+    "required": ["image", "session_id", "map_name"],
+    "properties": {
+        "image": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP"},
+        "session_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+        "map_name": {"type": "string", "minLength": 1, "maxLength": 100},
+    },
+}
+_MAP = "Battle maps"
+
+
+_SESSION = "Game sessions"
+_CHARACTER = "Characters"
+_MONSTER = "Monsters"
+_COMBAT = "Initiative"
+_NOT_FOUND = (404,)
+_MEMBER = (403, 404)  # not a member / not the DM; unknown game session or object
+
+# Paths under /api.
+API_ENDPOINTS: list[Endpoint] = [
+    _get("/health", health.health, "Whether the server and its database answer", "Server", login=False),
+    _post(
+        "/auth/login.php",
+        auth.login,
+        "Log in (sets the session cookie)",
+        "Auth",
+        body=auth.Login,
+        login=False,
+        errors=(401, 429),
+    ),
+    _post(
+        "/auth/register.php",
+        auth.register,
+        "Register and log in",
+        "Auth",
+        body=auth.Registration,
+        login=False,
+        errors=(409, 429),
+    ),
+    _post("/auth/logout.php", auth.logout, "End the login session; closes the user's sockets", "Auth"),
+    _get("/auth/verify.php", auth.verify, "The current login, if any, and its CSRF token", "Auth", login=False),
+    _post(
+        "/session/create.php",
+        game_sessions.create,
+        "Create a game session (you are its DM)",
+        _SESSION,
+        body=game_sessions.NewSession,
+    ),
+    _post(
+        "/session/invite-player.php",
+        game_sessions.invite_player,
+        "Invite a user (DM)",
+        _SESSION,
+        body=game_sessions.Invitation,
+        errors=(*_MEMBER, 409),
+    ),
+    _post(
+        "/session/accept-invitation.php",
+        game_sessions.accept_invitation,
+        "Accept an invitation",
+        _SESSION,
+        body=game_sessions.SessionRef,
+        errors=(*_MEMBER, 409),
+    ),
+    _get("/session/list.php", game_sessions.list_sessions, "Your game sessions", _SESSION, query=pagination.PageQuery),
+    _post(
+        "/session/remove-player.php",
+        game_sessions.remove_player,
+        "Remove a player (DM)",
+        _SESSION,
+        body=game_sessions.PlayerRef,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/session/start.php",
+        game_sessions.start,
+        "Start the game session (DM)",
+        _SESSION,
+        body=game_sessions.SessionRef,
+        errors=(*_MEMBER, 409),
+    ),
+    _post(
+        "/session/end.php",
+        game_sessions.end,
+        "End the game session (DM)",
+        _SESSION,
+        body=game_sessions.SessionRef,
+        errors=(*_MEMBER, 409),
+    ),
+    _post(
+        "/character/create.php",
+        characters.create,
+        "Create a character",
+        _CHARACTER,
+        body=characters.NewCharacter,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/character/update-hp.php",
+        characters.update_hp,
+        "Damage or heal a character",
+        _CHARACTER,
+        body=characters.HitPointChange,
+        errors=(*_MEMBER, 409),
+    ),
+    _get(
+        "/character/get.php", characters.get, "One character", _CHARACTER, query=characters.CharacterRef, errors=_MEMBER
+    ),
+    _get(
+        "/character/list.php",
+        characters.list_characters,
+        "Characters you may see",
+        _CHARACTER,
+        query=characters.CharacterListQuery,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/character/grant-xp.php",
+        characters.grant_xp,
+        "Grant experience points (DM)",
+        _CHARACTER,
+        body=characters.XpGrant,
+        errors=(*_MEMBER, 409),
+    ),
+    _post(
+        "/forum/posts/upload-image.php",
+        forum.upload_image,
+        "Upload a forum image (PNG, JPEG, GIF, WebP)",
+        "Forum",
+        upload=True,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/audio/control.php",
+        audio.control,
+        "Control the game session's music (DM)",
+        "Audio",
+        body=audio.AudioControl,
+        errors=_MEMBER,
+    ),
+    _get(
+        "/session/get-dm-dashboard.php",
+        combat.get_dm_dashboard,
+        "The DM's screen",
+        _SESSION,
+        query=combat.SessionRef,
+        errors=_MEMBER,
+    ),
+    _get("/monsters/list.php", monsters.list_monsters, "Search the bestiary", _MONSTER, query=monsters.MonsterSearch),
+    _get(
+        "/monsters/get.php",
+        monsters.get_monster,
+        "One bestiary entry",
+        _MONSTER,
+        query=monsters.MonsterRef,
+        errors=_NOT_FOUND,
+    ),
+    _post(
+        "/monsters/create-instance.php",
+        monsters.create_instance,
+        "Put monsters in a game session (DM)",
+        _MONSTER,
+        body=monsters.NewInstances,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/monsters/update-instance.php",
+        monsters.update_instance,
+        "Change a monster instance (DM)",
+        _MONSTER,
+        body=monsters.InstanceChange,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/monsters/update-hp.php",
+        monsters.update_hp,
+        "Damage or heal a monster instance (DM)",
+        _MONSTER,
+        body=monsters.HitPointChange,
+        errors=(*_MEMBER, 409),
+    ),
+    _get(
+        "/monsters/list-instances.php",
+        monsters.list_instances,
+        "A game session's monster instances",
+        _MONSTER,
+        query=monsters.SessionPage,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/combat/add-character.php",
+        combat.add_character,
+        "Add a character to initiative (DM)",
+        _COMBAT,
+        body=combat.CharacterEntry,
+        errors=(*_MEMBER, 409),
+    ),
+    _post(
+        "/combat/add-monster.php",
+        combat.add_monster,
+        "Add a monster instance to initiative (DM)",
+        _COMBAT,
+        body=combat.MonsterEntry,
+        errors=(*_MEMBER, 409),
+    ),
+    _post(
+        "/combat/roll-initiative.php",
+        combat.roll_initiative,
+        "Roll initiative (DM)",
+        _COMBAT,
+        body=combat.Roll,
+        errors=(*_MEMBER, 409),
+    ),
+    _post(
+        "/combat/next-turn.php",
+        combat.next_turn,
+        "Advance the turn (DM)",
+        _COMBAT,
+        body=combat.SessionRef,
+        errors=(*_MEMBER, 409),
+    ),
+    _get(
+        "/combat/get-initiative.php",
+        combat.get_initiative,
+        "The initiative tracker",
+        _COMBAT,
+        query=combat.SessionRef,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/combat/remove-character.php",
+        combat.remove_character,
+        "Remove a character from initiative (DM)",
+        _COMBAT,
+        body=combat.EntryRef,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/combat/remove-monster.php",
+        combat.remove_monster,
+        "Remove a monster from initiative (DM)",
+        _COMBAT,
+        body=combat.EntryRef,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/combat/clear-initiative.php",
+        combat.clear_initiative,
+        "Clear the initiative tracker (DM)",
+        _COMBAT,
+        body=combat.SessionRef,
+        errors=_MEMBER,
+    ),
+    _get("/items/list.php", items.list_items, "The equipment list", "Items", query=items.ItemQuery, login=False),
+    _post(
+        "/dice/roll.php",
+        dice.roll,
+        "Roll dice (public, blind or whispered)",
+        "Dice and chat",
+        body=dice.RollRequest,
+        errors=(*_MEMBER, 409, 429),
+    ),
+    _get(
+        "/dice/history.php",
+        dice.history,
+        "The rolls you may see",
+        "Dice and chat",
+        query=pagination.HistoryQuery,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/chat/send.php",
+        chat.send,
+        "Send a chat message or a whisper",
+        "Dice and chat",
+        body=chat.Message,
+        errors=(*_MEMBER, 409, 429),
+    ),
+    _post(
+        "/chat/delete.php",
+        chat.delete,
+        "Delete a chat message (its author or the DM)",
+        "Dice and chat",
+        body=chat.MessageRef,
+        errors=_MEMBER,
+    ),
+    _get(
+        "/chat/history.php",
+        chat.history,
+        "The chat you may see",
+        "Dice and chat",
+        query=pagination.HistoryQuery,
+        errors=_MEMBER,
+    ),
+    _get(
+        "/session/snapshot.php",
+        snapshot.snapshot,
+        "The table in one answer (a client's first load)",
+        _SESSION,
+        query=maps.SessionRef,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/session/maps/upload.php",
+        maps.upload,
+        "Upload a battle map (DM)",
+        _MAP,
+        upload=True,
+        form=_MAP_FORM,
+        errors=_MEMBER,
+    ),
+    _get(
+        "/session/maps/list.php", maps.list_maps, "A game session's maps", _MAP, query=maps.SessionRef, errors=_MEMBER
+    ),
+    _get(
+        "/session/maps/get.php",
+        maps.get_map,
+        "One map with its tokens, fog and drawings",
+        _MAP,
+        query=maps.MapRef,
+        errors=_MEMBER,
+    ),
+    _put(
+        "/session/maps/update.php", maps.update, "Change a map (DM)", _MAP, body=maps.MapChange, errors=(*_MEMBER, 409)
+    ),
+    _delete("/session/maps/delete.php", maps.delete, "Delete a map (DM)", _MAP, query=maps.MapRef, errors=_MEMBER),
+    _get(
+        "/session/maps/image.php",
+        maps.image,
+        "A map's image",
+        _MAP,
+        query=maps.MapRef,
+        errors=_MEMBER,
+        media_type="image/*",
+    ),
+    _post(
+        "/session/maps/tokens/add.php",
+        tokens.add,
+        "Put a token on a map",
+        _MAP,
+        body=tokens.NewToken,
+        errors=(*_MEMBER, 409),
+    ),
+    _put(
+        "/session/maps/tokens/move.php",
+        tokens.move,
+        "Move a token",
+        _MAP,
+        body=tokens.TokenMove,
+        errors=(*_MEMBER, 409),
+    ),
+    _put(
+        "/session/maps/tokens/update.php",
+        tokens.update,
+        "Change a token",
+        _MAP,
+        body=tokens.TokenChange,
+        errors=(*_MEMBER, 409),
+    ),
+    _delete(
+        "/session/maps/tokens/delete.php", tokens.delete, "Remove a token", _MAP, query=tokens.TokenRef, errors=_MEMBER
+    ),
+    _get(
+        "/session/maps/tokens/list.php",
+        tokens.list_tokens,
+        "A map's tokens you may see",
+        _MAP,
+        query=maps.MapRef,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/session/maps/fog/reveal.php",
+        fog.reveal,
+        "Reveal fog cells (DM)",
+        _MAP,
+        body=fog.FogCells,
+        errors=(*_MEMBER, 409),
+    ),
+    _post(
+        "/session/maps/fog/hide.php", fog.hide, "Hide fog cells (DM)", _MAP, body=fog.FogCells, errors=(*_MEMBER, 409)
+    ),
+    _post(
+        "/session/maps/fog/reset.php",
+        fog.reset,
+        "Cover the whole map in fog (DM)",
+        _MAP,
+        body=maps.MapRef,
+        errors=(*_MEMBER, 409),
+    ),
+    _post(
+        "/session/maps/drawings/add.php",
+        drawings.add,
+        "Draw on a map",
+        _MAP,
+        body=drawings.NewDrawing,
+        errors=(*_MEMBER, 409),
+    ),
+    _get(
+        "/session/maps/drawings/get.php",
+        drawings.list_drawings,
+        "A map's drawings",
+        _MAP,
+        query=maps.MapRef,
+        errors=_MEMBER,
+    ),
+    _post(
+        "/session/maps/drawings/clear.php",
+        drawings.clear,
+        "Clear a map's drawings (DM)",
+        _MAP,
+        body=maps.MapRef,
+        errors=(*_MEMBER, 409),
+    ),
+    _get(
+        "/realtime/poll.php",
+        realtime.poll,
+        "Long-poll for a game session's events (up to 25 s)",
+        "Real time",
+        query=realtime.PollQuery,
+        errors=_MEMBER,
+    ),
 ]
+
+
+async def _openapi_document(request: Request) -> Response:
+    return openapi.answer(ENDPOINTS)
+
+
+API_ENDPOINTS += [
+    _get("/openapi.json", _openapi_document, "This document (OpenAPI 3.1)", "Server", login=False, enveloped=False),
+    _get("/docs", openapi.docs_page, "This document as a readable page", "Server", login=False, media_type="text/html"),
+]
+
+# Outside /api.
+ROOT_ENDPOINTS: list[Endpoint] = [
+    _get(
+        "/images/forum/{name}",
+        forum.serve_image,
+        "An uploaded forum image",
+        "Forum",
+        login=False,
+        errors=_NOT_FOUND,
+        media_type="image/*",
+    ),
+    _get(
+        "/metrics",
+        health.metrics,
+        "Metrics in the Prometheus text format",
+        "Server",
+        login=False,
+        media_type="text/plain",
+    ),
+]
+
+# Every endpoint with its full path.
+ENDPOINTS: list[tuple[str, Endpoint]] = [("/api" + e.path, e) for e in API_ENDPOINTS] + [
+    (e.path, e) for e in ROOT_ENDPOINTS
+]
+WEBSOCKET_PATH = "/api/realtime/ws"
 
 # Under one mount, so that /api paths answer 404/405 in the envelope instead of falling through to the
 # client's static files.
-ROUTES: list[BaseRoute] = [_get("/images/forum/{name}", forum.serve_image), Mount("/api", routes=API)]
+ROUTES: list[BaseRoute] = [
+    *(e.route() for e in ROOT_ENDPOINTS),
+    Mount(
+        "/api",
+        routes=[
+            *(e.route() for e in API_ENDPOINTS),
+            WebSocketRoute(WEBSOCKET_PATH.removeprefix("/api"), websocket.realtime_socket),
+            Mount("/docs/static", openapi.swagger_ui_files()),
+        ],
+    ),
+]

@@ -256,6 +256,7 @@ class Hub:
             self.presence.polled(session_id, member)
         await self._presence_changed(channel)  # before joining: the newcomer's hello carries the list
         channel.subscribers.add(subscriber)
+        self.event_log.metrics.connections.labels(kind).inc()
         return subscriber
 
     async def leave(self, subscriber: Subscriber) -> None:
@@ -264,6 +265,9 @@ class Hub:
             return
         channel.subscribers.discard(subscriber)
         self._count_out(subscriber.viewer.user_id)
+        self.event_log.metrics.connections.labels(subscriber.kind).dec()
+        if subscriber.closed is not None and subscriber.closed[0] == wire.CLOSE_FELL_BEHIND:
+            self.event_log.metrics.slow_reader_closes.inc()
         if not channel.subscribers:
             channel.idle_since = asyncio.get_running_loop().time()
         if subscriber.kind == "socket":
@@ -316,6 +320,7 @@ class Hub:
                     for event in message.events:
                         channel.pending[event.event_id] = event
                     await self._drain(channel)
+                self.event_log.metrics.dispatched(message.sent_at)
         elif isinstance(message, wire.PresenceAnnounce) and message.process != self.process:
             session_id = wire.session_of_channel(channel_name)
             self.presence.announced(session_id, message.process, frozenset(message.users))
@@ -373,6 +378,7 @@ class Hub:
                 for subscriber in channel.subscribers:  # a stale drag must not land after the drop
                     subscriber.ephemeral.pop(f"drag:{token_id}", None)
         views: dict[Form, View] = {}
+        delivered = 0
         for subscriber in list(channel.subscribers):
             form = event.form_for(subscriber.viewer)
             if form is not None:
@@ -380,6 +386,8 @@ class Hub:
                 if view is None:
                     view = views[form] = View(event, form)
                 subscriber.offer(view)
+                delivered += 1
+        self.event_log.metrics.events_delivered.inc(delivered)
         if event.event_type == "player_removed":
             self._close_user(
                 int(event.event_data["user_id"]),
@@ -434,6 +442,10 @@ class Hub:
             if subscriber.login not in live:
                 subscriber.close(wire.CLOSE_LOGGED_OUT, "logged out")
 
+    def measure_queues(self) -> None:
+        depths = [len(s.queue) for s in self._subscribers()]
+        self.event_log.metrics.queue_depths(sum(depths), max(depths, default=0))
+
     # -- presence --------------------------------------------------------------------------------------
 
     async def _announce(self, session_id: int) -> None:
@@ -458,6 +470,7 @@ class Hub:
         while True:
             await asyncio.sleep(self.sweep_interval)
             try:
+                self.measure_queues()
                 await self._sweep()
                 self._close_stalled()
                 await self._recheck_logins()

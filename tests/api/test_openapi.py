@@ -1,0 +1,74 @@
+"""The API document at /api/openapi.json: a valid OpenAPI 3.1 document that describes every route the
+server has, and the readable page at /api/docs, served without any CDN."""
+
+from __future__ import annotations
+
+import re
+
+from openapi_spec_validator import validate
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from server.api.openapi import error_statuses
+from server.api.routes import ENDPOINTS
+
+
+def _routes(routes, prefix=""):
+    """(kind, full path, methods) of every route of the app, through its mounts (static files aside)."""
+    for route in routes:
+        if isinstance(route, Mount):
+            if not isinstance(route.app, StaticFiles):
+                yield from _routes(route.routes, prefix + route.path)
+        elif isinstance(route, WebSocketRoute):
+            yield "websocket", prefix + route.path, set()
+        elif isinstance(route, Route):
+            yield "http", prefix + route.path, set(route.methods or ()) - {"HEAD"}
+
+
+async def test_the_document_is_valid_openapi_3_1(clients):
+    response = await clients().get("/api/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+
+
+async def test_every_route_of_the_server_is_in_the_document(server, clients):
+    document = (await clients().get("/api/openapi.json")).json()
+    routes = list(_routes(server.app.routes))
+    assert len(routes) > 40
+    for kind, path, methods in routes:
+        if kind == "websocket":
+            assert document["x-websocket"]["path"] == path
+            continue
+        assert path in document["paths"], f"{path} is not in the API document"
+        assert {m.lower() for m in methods} == set(document["paths"][path]), path
+
+
+async def test_each_operation_documents_its_input_and_errors(clients):
+    document = (await clients().get("/api/openapi.json")).json()
+    login = document["paths"]["/api/auth/login.php"]["post"]
+    assert login["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Login"}
+    assert {"400", "401", "413", "415", "429"} <= set(login["responses"])
+    assert login["responses"]["429"]["headers"]["Retry-After"]
+    grant = document["paths"]["/api/character/grant-xp.php"]["post"]
+    assert {"400", "401", "403", "404", "409"} <= set(grant["responses"])
+    assert grant["security"] == [{"session": [], "csrf": []}]
+    xp = document["components"]["schemas"]["XpGrant"]["properties"]["xp_amount"]
+    assert (xp["minimum"], xp["maximum"]) == (1, 1_000_000)  # the same bounds the server checks
+    poll = document["paths"]["/api/realtime/poll.php"]["get"]
+    assert [p["name"] for p in poll["parameters"]] == ["session_id", "last_event_id", "timeout"]
+    assert document["x-websocket"]["close_codes"]["fell_behind"] == 4408
+    for path, endpoint in ENDPOINTS:
+        documented = document["paths"][path][endpoint.method.lower()]["responses"]
+        assert set(documented) == {"200", *map(str, error_statuses(endpoint))}
+
+
+async def test_the_docs_page_is_served_from_the_installed_package(clients):
+    client = clients()
+    page = await client.get("/api/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert not re.search(r"(src|href)=\"(https?:)?//", page.text), "no CDN"
+    for asset in re.findall(r"(?:src|href)=\"([^\"]+)\"", page.text):
+        answer = await client.get(f"/api/{asset}")
+        assert answer.status_code == 200 and len(answer.content) > 1000, asset
