@@ -9,8 +9,9 @@ from typing import Any
 
 from server import codec
 
-# Attributes every LogRecord has; anything else on a record was passed in `extra`.
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# Attributes every LogRecord has (and uvicorn's coloured copy of the message); anything else on a record
+# was passed in `extra`.
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

@@ -75,6 +75,10 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
         )
 
+        for kind in ("socket", "poll"):
+            self.connections.labels(kind)  # shown as 0 from the start, not only once a connection came
+        self.queue_depths(0, 0)
+
     def observe_statement(self, seconds: float) -> None:
         self.database.observe(seconds)
 
