@@ -541,16 +541,13 @@ ENDPOINTS: list[tuple[str, Endpoint]] = [("/api" + e.path, e) for e in API_ENDPO
 ]
 WEBSOCKET_PATH = "/api/realtime/ws"
 
+# The routes under /api.
+API: list[BaseRoute] = [
+    *(e.route() for e in API_ENDPOINTS),
+    WebSocketRoute(WEBSOCKET_PATH.removeprefix("/api"), websocket.realtime_socket),
+    Mount("/docs/static", openapi.swagger_ui_files()),
+]
+
 # Under one mount, so that /api paths answer 404/405 in the envelope instead of falling through to the
 # client's static files.
-ROUTES: list[BaseRoute] = [
-    *(e.route() for e in ROOT_ENDPOINTS),
-    Mount(
-        "/api",
-        routes=[
-            *(e.route() for e in API_ENDPOINTS),
-            WebSocketRoute(WEBSOCKET_PATH.removeprefix("/api"), websocket.realtime_socket),
-            Mount("/docs/static", openapi.swagger_ui_files()),
-        ],
-    ),
-]
+ROUTES: list[BaseRoute] = [*(e.route() for e in ROOT_ENDPOINTS), Mount("/api", routes=API)]

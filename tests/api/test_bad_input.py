@@ -3,9 +3,7 @@ and never with a 500."""
 
 from __future__ import annotations
 
-from starlette.routing import Route
-
-from server.api.routes import API
+from server.api.routes import ENDPOINTS
 from tests.live import FIGHTER, LiveServer, game_table
 
 FIELDS = (
@@ -31,13 +29,12 @@ async def test_no_endpoint_answers_500_to_bad_values(server: LiveServer):
     character = await player.ok("/api/character/create.php", {**FIGHTER, "session_id": session_id})
     valid = {"session_id": session_id, "character_id": character["character_id"]}
     failures = []
-    for route in API:
-        if not isinstance(route, Route) or "logout" in route.path:
+    for path, endpoint in ENDPOINTS:
+        if not endpoint.enveloped or endpoint.media_type != "application/json" or "logout" in path:
             continue
-        path = "/api" + route.path
         for field in FIELDS:
             for value in VALUES:
-                if "POST" in (route.methods or ()):
+                if endpoint.method == "POST":
                     response = await dm.post(path, {**valid, field: value})
                 else:
                     response = await dm.get(path, **{**valid, "timeout": 0, field: str(value)})
