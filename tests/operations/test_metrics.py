@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from server.api.routes import ENDPOINTS
 from server.app import create_app
+from server.services import services
 from server.settings import Settings
 from tests.live import FIGHTER, LiveServer, ServerProcess, game_table
 
@@ -86,7 +87,7 @@ async def test_a_slow_reader_close_is_counted(tmp_path):
         dm, (player,), session_id = await game_table(live, players=1)
         socket = await player.socket(session_id)
         await socket.frame()
-        hub = live.app.state.hub
+        hub = services(live.app).hub
         # As if the player's socket had stopped reading: its queue fills past the limit.
         subscriber = next(s for c in hub._channels.values() for s in c.subscribers if s.kind == "socket")
         for _ in range(settings.send_queue_limit + 1):
@@ -104,10 +105,10 @@ async def test_a_slow_reader_close_is_counted(tmp_path):
 def test_each_app_has_its_own_registry(tmp_path):
     first = create_app(Settings(database_url=f"sqlite:///{tmp_path}/a.db"))
     second = create_app(Settings(database_url=f"sqlite:///{tmp_path}/b.db"))
-    assert first.state.metrics.registry is not second.state.metrics.registry
-    first.state.metrics.published(3)
-    assert b"vtt_events_published_total 3.0" in first.state.metrics.exposition()
-    assert b"vtt_events_published_total 0.0" in second.state.metrics.exposition()
+    assert services(first).metrics.registry is not services(second).metrics.registry
+    services(first).metrics.published(3)
+    assert b"vtt_events_published_total 3.0" in services(first).metrics.exposition()
+    assert b"vtt_events_published_total 0.0" in services(second).metrics.exposition()
 
 
 async def test_processes_sharing_a_multiprocess_dir_report_together(tmp_path):
