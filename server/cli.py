@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import secrets
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from server import accounts, schema
+from server import accounts, logs, schema
 from server.database import Database, DatabaseUnavailable
 from server.errors import DomainError, Invalid
 from server.settings import ConfigError, Settings, from_environment
@@ -74,9 +76,9 @@ async def _migrate(settings: Settings, check: bool) -> int:
     return 0
 
 
-def _report_upgrade(before: schema.Status, after: schema.Status) -> None:
+def _report_upgrade(before: schema.Status, after: schema.Status, say: Callable[[str], object] = print) -> None:
     if before != after:
-        print(f"database schema upgraded from {', '.join(before.current) or 'nothing'} to revision {after.head}")
+        say(f"database schema upgraded from {', '.join(before.current) or 'nothing'} to revision {after.head}")
 
 
 async def _create_user(db: Database, args: argparse.Namespace) -> None:
@@ -133,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
         # Upgraded here too (the app does it at start-up) so that a database newer than this code stops
         # start-up with one line, not the traceback of a failed lifespan.
-        _report_upgrade(*asyncio.run(_upgrade_schema(settings)))
+        upgrade = asyncio.run(_upgrade_schema(settings))
+        logs.configure(settings.log_format)  # after the upgrade, whose refusal is one plain line; then LOG_FORMAT
+        _report_upgrade(*upgrade, say=logging.getLogger("server.schema").info)
         if args.demo:
             asyncio.run(_with_database(settings, _create_demo))
         from server.serve import run

@@ -500,7 +500,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Long-poll for a game session's events (up to 25 s)",
         "Real time",
         query=realtime.PollQuery,
-        errors=_MEMBER,
+        errors=(*_MEMBER, 429),  # 429: MAX_USER_CONNECTIONS
     ),
 ]
 
