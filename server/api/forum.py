@@ -6,6 +6,8 @@ file, counted on the way.
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
@@ -13,6 +15,7 @@ from server import uploads
 from server.api import multipart
 from server.api.envelope import success
 from server.api.requests import authenticated
+from server.database import MAX_INTEGER
 from server.errors import Invalid, NotFound
 from server.services import services
 from server.settings import Settings
@@ -30,7 +33,8 @@ def _post_id(form: multipart.UploadForm) -> int | None:
     text = form.text("post_id")
     if text is None:
         return None
-    if not text.isdigit() or int(text) < 1:
+    # ASCII digits only (str.isdigit also takes "²"), within the INTEGER column: beyond it is a 500 on PostgreSQL.
+    if not re.fullmatch(r"[0-9]+", text) or not 1 <= int(text) <= MAX_INTEGER:
         raise Invalid({"post_id": POST_ID_ERROR})
     return int(text)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,6 +29,16 @@ class NewSession(Body):
     max_players: int = Field(default=6, title="Max players", ge=1, le=game_sessions.MAX_PLAYERS)
     campaign_id: int | None = Field(default=None, title="Campaign ID", ge=1)
     meet_link: Link | None = Field(default=None, title="Meet link", description="an http(s) URL")
+
+    @field_validator("session_datetime", mode="after")
+    @classmethod
+    def _a_real_moment(cls, value: str) -> str:
+        # The pattern lets through February 30th, month 13, hour 25 and year 0000.
+        try:
+            datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            raise ValueError("Session date and time must be a real date and time as YYYY-MM-DD HH:MM:SS") from None
+        return value
 
     def value(self) -> game_sessions.NewGameSession:
         return game_sessions.NewGameSession(**self.model_dump())
