@@ -183,7 +183,7 @@ API_ENDPOINTS: list[Endpoint] = [
         characters.update_hp,
         "Damage or heal a character",
         _CHARACTER,
-        body=characters.HitPointChange,
+        body=characters.CharacterHitPoints,
         errors=(*_MEMBER, 409),
     ),
     _get(
@@ -259,7 +259,7 @@ API_ENDPOINTS: list[Endpoint] = [
         monsters.update_hp,
         "Damage or heal a monster instance (DM)",
         _MONSTER,
-        body=monsters.HitPointChange,
+        body=monsters.InstanceHitPoints,
         errors=(*_MEMBER, 409),
     ),
     _get(
