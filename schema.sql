@@ -246,3 +246,63 @@ CREATE TABLE IF NOT EXISTS map_drawings (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS map_drawings_map ON map_drawings (map_id);
+
+-- Platform API (/v1): each account's plan and profile. No row = the default plan, no profile fields.
+CREATE TABLE IF NOT EXISTS user_profiles (
+    user_id INTEGER PRIMARY KEY REFERENCES users (user_id) ON DELETE CASCADE,
+    plan TEXT NOT NULL DEFAULT 'free',
+    display_name TEXT,
+    avatar_asset_id INTEGER,
+    time_zone TEXT,
+    updated_at TEXT NOT NULL
+);
+
+-- API keys: only the SHA-256 of the key is kept, and its first characters (prefix) to recognise it.
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    scope TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user_id);
+
+-- Campaigns own game sessions (game_sessions.campaign_id); members have a role: owner, dm or player.
+CREATE TABLE IF NOT EXISTS campaigns (
+    campaign_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner_user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    system TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS campaigns_owner ON campaigns (owner_user_id);
+
+CREATE TABLE IF NOT EXISTS campaign_members (
+    campaign_id INTEGER NOT NULL REFERENCES campaigns (campaign_id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS campaign_members_user ON campaign_members (user_id);
+
+-- Uploaded assets (maps, tokens, portraits, handouts, audio). The file lives in UPLOAD_DIR/assets under
+-- its content hash, shared by identical uploads; size_bytes counts against the owner's plan.
+CREATE TABLE IF NOT EXISTS assets (
+    asset_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    asset_type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    stored_name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS assets_user ON assets (user_id, asset_type);
+CREATE INDEX IF NOT EXISTS assets_stored ON assets (stored_name);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from server.channels.hub import Hub, SendLimits
 from server.database import Database
 from server.event_log import EventLog
 from server.metrics import Metrics
+from server.request_quota import RequestQuota
 from server.send_rate import SendRate
 from server.services import Services
 from server.settings import Settings
@@ -57,7 +59,7 @@ def create_app(settings: Settings) -> Starlette:
         send_limits=SendLimits(settings.send_queue_limit, settings.send_queue_bytes, settings.send_stall_seconds),
     )
     send_rate = SendRate(settings.broadcast_url, settings.chat_per_second, settings.chat_per_minute)
-    services = Services(settings, db, event_log, hub, send_rate, metrics)
+    services = Services(settings, db, event_log, hub, send_rate, metrics, RequestQuota(settings.broadcast_url))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -68,6 +70,7 @@ def create_app(settings: Settings) -> Starlette:
             await bestiary.seed(db)
             await items.seed(db)
             services.secret_key = await _secret_key(db, settings.secret_key)
+            services.request_quota.start(hashlib.sha256(services.secret_key.encode()).hexdigest()[:16])
             await broadcast.connect()
             await send_rate.start()
             await hub.start()
@@ -84,6 +87,7 @@ def create_app(settings: Settings) -> Starlette:
             await hub.stop()
         finally:
             await send_rate.stop()
+            await services.request_quota.close()
             await broadcast.disconnect()
             await db.disconnect()
 

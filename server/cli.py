@@ -1,4 +1,5 @@
-"""python -m server serve [--host] [--port] [--demo] | migrate [--check] | create-user NAME --email E --password P"""
+"""python -m server serve [--host] [--port] [--demo] | migrate [--check] | create-user NAME --email E --password P
+| set-plan NAME PLAN"""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from server import accounts, logs, schema
+from server import accounts, logs, profiles, schema
 from server.database import Database, DatabaseUnavailable
 from server.errors import DomainError, Invalid
+from server.plans import PLAN_NAMES
 from server.settings import ConfigError, Settings, from_environment
 
 DEMO_PLAYERS = ("demo_player1", "demo_player2")
@@ -35,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--password", required=True)
     user.add_argument("--moderator", action="store_true", help="give the account moderator rights")
     user.add_argument("--inactive", action="store_true", help="create the account disabled (cannot log in)")
+    plan = commands.add_parser("set-plan", help="put an account on a plan (its quotas and request limits)")
+    plan.add_argument("username")
+    plan.add_argument("plan", choices=PLAN_NAMES)
     return parser
 
 
@@ -43,6 +48,11 @@ async def _upgrade_schema(settings: Settings) -> tuple[schema.Status, schema.Sta
         return await schema.upgrade(settings.database_url)
     except DatabaseUnavailable as exc:
         raise ConfigError(f"DATABASE_URL: cannot open the database ({exc})") from None
+
+
+async def _set_plan(db: Database, args: argparse.Namespace) -> None:
+    user = await profiles.set_plan(db, args.username, args.plan)
+    print(f"{user.username} is on the {args.plan} plan")
 
 
 async def _with_database(settings: Settings, work):  # type: ignore[no-untyped-def]
@@ -130,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(settings, args.check))
         if args.command == "create-user":
             asyncio.run(_with_database(settings, lambda db: _create_user(db, args)))
+            return 0
+        if args.command == "set-plan":
+            asyncio.run(_with_database(settings, lambda db: _set_plan(db, args)))
             return 0
         if not 0 < args.port < 65536:
             raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")

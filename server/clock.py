@@ -12,3 +12,12 @@ def now_text() -> str:
 
 def now_epoch() -> int:
     return int(time.time())
+
+
+def iso(text: str | None) -> str | None:
+    """A stored 'YYYY-MM-DD HH:MM:SS' (UTC) as ISO 8601 with Z, as the platform API (/v1) answers times."""
+    return None if text is None else text.replace(" ", "T") + "Z"
+
+
+def iso_from_epoch(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

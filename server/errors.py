@@ -21,8 +21,12 @@ class DomainError(Exception):
 class Invalid(DomainError):
     """Input the rules refuse, with a message per field."""
 
-    def __init__(self, errors: dict[str, str], message: str = "Validation failed") -> None:
+    def __init__(
+        self, errors: dict[str, str], message: str = "Validation failed", codes: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message, errors)
+        # A machine code per field (`required`, `too_long`, ...) for the /v1 `details`; `invalid` if absent.
+        self.codes = codes or {}
 
 
 class BadRequest(DomainError):
@@ -40,6 +44,10 @@ class Forbidden(DomainError):
 
 class CsrfRejected(Forbidden):
     pass
+
+
+class SubscriptionRequired(Forbidden):
+    """The caller's plan does not allow this (a campaign or storage quota); a larger plan would."""
 
 
 class NotFound(DomainError):
@@ -92,6 +100,7 @@ KINDS: dict[type[DomainError], Kind] = {
     Unauthenticated: Kind("authentication_required", 401, 4401),
     Forbidden: Kind("insufficient_permissions", 403, 4403),
     CsrfRejected: Kind("csrf_token_invalid", 403, 4403),
+    SubscriptionRequired: Kind("subscription_required", 403, 4403),
     NotFound: Kind("resource_not_found", 404, 4404),
     Conflict: Kind("conflict", 409, 4400),
     TooLarge: Kind("payload_too_large", 413, 1009),

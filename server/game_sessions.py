@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
-from server import clock
+from server import campaigns, clock
 from server.accounts import User, find_by_username
 from server.database import Database
 from server.errors import BadRequest, Forbidden, Invalid, NotFound
@@ -134,6 +134,8 @@ async def create(log: EventLog, dm: User, new: NewGameSession) -> CreatedGameSes
     if when <= datetime.now(UTC):
         raise Invalid({"session_datetime": "Session date and time must be in the future"})
     async with log.change() as change:
+        if new.campaign_id is not None:
+            await campaigns.require_runnable(change.tx, dm, new.campaign_id)
         session_id = await change.tx.fetch_val(
             "INSERT INTO game_sessions (dm_user_id, session_title, session_description, session_datetime, "
             "duration_minutes, max_players, campaign_id, meet_link, status, created_at) VALUES (:dm, :title, "

@@ -25,6 +25,8 @@ class LoginSession:
     user: User
     csrf_token: str
     token_hash: str
+    expires_at: int = 0  # epoch seconds
+    plan: str = ""  # the user's plan name; "" is the default plan
 
 
 def _token_hash(secret_key: str, token: str) -> str:
@@ -43,7 +45,7 @@ async def start(db: Database, secret_key: str, user: User, lifetime: int) -> tup
             "VALUES (:hash, :user_id, :csrf, :now, :expires)",
             {"hash": token_hash, "user_id": user.user_id, "csrf": csrf_token, "now": now, "expires": now + lifetime},
         )
-    return token, LoginSession(user, csrf_token, token_hash)
+    return token, LoginSession(user, csrf_token, token_hash, now + lifetime)
 
 
 async def resolve(db: Database, secret_key: str, token: str) -> LoginSession | None:
@@ -52,14 +54,15 @@ async def resolve(db: Database, secret_key: str, token: str) -> LoginSession | N
         return None
     token_hash = _token_hash(secret_key, token)
     row = await db.fetch_one(
-        "SELECT u.user_id, u.username, u.email, u.is_moderator, s.csrf_token FROM login_sessions s "
-        "JOIN users u ON u.user_id = s.user_id "
+        "SELECT u.user_id, u.username, u.email, u.is_moderator, s.csrf_token, s.expires_at, "
+        "COALESCE(p.plan, '') AS plan FROM login_sessions s JOIN users u ON u.user_id = s.user_id "
+        "LEFT JOIN user_profiles p ON p.user_id = u.user_id "
         "WHERE s.token_hash = :hash AND s.expires_at > :now AND u.is_active = 1",
         {"hash": token_hash, "now": clock.now_epoch()},
     )
     if row is None:
         return None
-    return LoginSession(User.from_row(row), row["csrf_token"], token_hash)
+    return LoginSession(User.from_row(row), row["csrf_token"], token_hash, row["expires_at"], row["plan"])
 
 
 async def authentication(db: Database, secret_key: str, token: str | None) -> LoginSession:
@@ -92,6 +95,15 @@ async def end(log: EventLog, session: LoginSession) -> None:
     async with log.db.transaction() as tx:
         await tx.execute("DELETE FROM login_sessions WHERE token_hash = :hash", {"hash": session.token_hash})
     await log.logged_out(session.user.user_id)
+
+
+async def end_all(db: Database, user: User, *, keep: LoginSession | None = None) -> None:
+    """End every login session of the user, except `keep` (the one that asked, when it is a session)."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "DELETE FROM login_sessions WHERE user_id = :uid AND token_hash <> :keep",
+            {"uid": user.user_id, "keep": keep.token_hash if keep else ""},
+        )
 
 
 def csrf_matches(session: LoginSession, presented: str | None) -> bool:

@@ -12,6 +12,7 @@ from server.channels.hub import Hub
 from server.database import Database
 from server.event_log import EventLog
 from server.metrics import Metrics
+from server.request_quota import RequestQuota
 from server.send_rate import SendRate
 from server.settings import Settings
 
@@ -24,6 +25,7 @@ class Services:
     hub: Hub
     send_rate: SendRate
     metrics: Metrics
+    request_quota: RequestQuota  # the /v1 request limits of the plans
     # SECRET_KEY, or the key kept in the database: known once the app has started (server/app.py).
     secret_key: str = ""
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from server.plans import DEFAULT_PLANS, Plan
 from server.send_rate import valid_rate
 
 
@@ -41,6 +42,8 @@ class Settings:
     chat_per_minute: int = 60
     event_retention_days: int = 0  # 0: keep every event
     log_format: str = "text"  # or "json": one object per line
+    # The plan table (server/plans.py); the first is the plan of accounts without one. Tests shrink quotas.
+    plans: tuple[Plan, ...] = DEFAULT_PLANS
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:

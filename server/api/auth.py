@@ -36,7 +36,7 @@ class Registration(Body):
     password: str = Field(title="Password", min_length=accounts.MIN_PASSWORD, max_length=accounts.MAX_PASSWORD)
 
 
-async def _limit(request: Request, action: str) -> None:
+async def limit_attempts(request: Request, action: str) -> None:
     settings = services(request).settings
     await count_attempt(
         services(request).db,
@@ -46,7 +46,7 @@ async def _limit(request: Request, action: str) -> None:
     )
 
 
-def _set_cookie(request: Request, response: Response, token: str) -> None:
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         COOKIE_NAME,
         token,
@@ -62,27 +62,28 @@ async def _logged_in(request: Request, user: accounts.User, message: str) -> Res
     state = services(request)
     token, session = await login_sessions.start(state.db, state.secret_key, user, state.settings.session_lifetime)
     response = success({**user.public(), "csrf_token": session.csrf_token}, message)
-    _set_cookie(request, response, token)
+    set_session_cookie(request, response, token)
     return response
 
 
 async def login(request: Request) -> Response:
-    await _limit(request, "login")
+    await limit_attempts(request, "login")
     body = await json_body(request, Login)
     user = await accounts.authenticate(services(request).db, body.username, body.password)
     return await _logged_in(request, user, "Login successful")
 
 
 async def register(request: Request) -> Response:
-    await _limit(request, "register")
+    await limit_attempts(request, "register")
     body = await json_body(request, Registration)
     user = await accounts.create_user(services(request).db, body.username, body.email, body.password)
     return await _logged_in(request, user, "Registration successful")
 
 
 async def logout(request: Request) -> Response:
-    session = await authenticated(request)
-    await login_sessions.end(services(request).event_log, session)
+    caller = await authenticated(request)
+    if caller.session is not None:
+        await login_sessions.end(services(request).event_log, caller.session)
     response = success({}, "Logout successful")
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response

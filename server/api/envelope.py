@@ -8,7 +8,8 @@ Error:   {"status": "error", "message": ..., "error": <machine code>, "errors": 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -17,7 +18,7 @@ from starlette.responses import Response
 
 from server import codec
 from server.database import DatabaseUnavailable
-from server.errors import DomainError, RateLimited
+from server.errors import DomainError, Invalid, RateLimited
 from server.errors import kind as error_kind
 
 log = logging.getLogger("server.api")
@@ -58,34 +59,51 @@ def failure(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def domain_error(request: Request, exc: Exception) -> Response:
-    """Also answers a WebSocket refused before its handshake completes: Starlette sends the response
-    as the handshake's denial."""
-    assert isinstance(exc, DomainError)
-    kind = error_kind(exc)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-    return failure(kind.http_status, kind.code, exc.message, exc.errors, headers)
+@dataclass(frozen=True)
+class Problem:
+    """An error as both API families describe it: the one mapping their renderers share."""
+
+    status: int
+    code: str
+    message: str
+    errors: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] | None = None
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code, message = _HTTP_CODES.get(exc.status_code, ("error", str(exc.detail)))
-    return failure(exc.status_code, code, message, headers=exc.headers)
+def problem(request: Request, exc: Exception) -> Problem:
+    """Map any exception to its status, machine code and message (domain errors by the table in
+    server/errors.py); unknown ones are logged as 500. Also answers a WebSocket refused before its
+    handshake completes: Starlette sends the response as the handshake's denial."""
+    if isinstance(exc, DomainError):
+        kind = error_kind(exc)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        codes = exc.codes if isinstance(exc, Invalid) else {}
+        return Problem(kind.http_status, kind.code, exc.message, exc.errors, codes, headers)
+    if isinstance(exc, HTTPException):
+        code, message = _HTTP_CODES.get(exc.status_code, ("error", str(exc.detail)))
+        return Problem(exc.status_code, code, message, headers=exc.headers)
+    if isinstance(exc, DatabaseUnavailable):
+        log.error("database unavailable: %s", exc)
+        return Problem(503, "service_unavailable", "The database is not reachable; try again shortly")
+    log.exception("unhandled error on %s %s", getattr(request, "method", "WEBSOCKET"), request.url.path, exc_info=exc)
+    return Problem(500, "internal_error", "Internal server error")
 
 
-async def unavailable(request: Request, exc: Exception) -> Response:
-    log.error("database unavailable: %s", exc)
-    return failure(503, "service_unavailable", "The database is not reachable; try again shortly")
+Renderer = Callable[[Problem], Response]
 
 
-async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return failure(500, "internal_error", "Internal server error")
+def exception_handlers(render: Renderer) -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    """Starlette exception handlers that answer every error through `render` (one per API family)."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        return render(problem(request, exc))
+
+    return {DomainError: handle, HTTPException: handle, DatabaseUnavailable: handle, Exception: handle}
 
 
-EXCEPTION_HANDLERS = {
-    DomainError: domain_error,
-    HTTPException: http_error,
-    DatabaseUnavailable: unavailable,
-    Exception: server_error,
-}
+def _legacy(found: Problem) -> Response:
+    return failure(found.status, found.code, found.message, found.errors, found.headers)
+
+
+EXCEPTION_HANDLERS = exception_handlers(_legacy)

@@ -21,5 +21,7 @@ class PollQuery(Body):
 async def poll(request: Request) -> Response:
     login = await authenticated(request)
     params = query(request, PollQuery)
-    answer = await longpoll.poll(services(request).hub, login, params.session_id, params.last_event_id, params.timeout)
+    answer = await longpoll.poll(
+        services(request).hub, login.user, login.login_hash, params.session_id, params.last_event_id, params.timeout
+    )
     return success(answer)

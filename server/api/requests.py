@@ -9,10 +9,19 @@ import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from starlette.requests import Request
 
-from server import codec, hit_points, login_sessions
+from server import codec, credentials, hit_points, login_sessions
+from server.credentials import Caller
 from server.database import MAX_INTEGER
-from server.errors import BadRequest, CsrfRejected, Invalid, TooLarge, Unauthenticated, UnsupportedMediaType
-from server.login_sessions import COOKIE_NAME, LoginSession
+from server.errors import (
+    BadRequest,
+    CsrfRejected,
+    Forbidden,
+    Invalid,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+from server.login_sessions import COOKIE_NAME
 from server.services import services
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -80,6 +89,29 @@ def _message(model: type[BaseModel], field: str, error: Any) -> str:
     return f"{label}: {error['msg']}"
 
 
+_CODES = {
+    "missing": "required",
+    "string_too_short": "too_short",
+    "string_too_long": "too_long",
+    "greater_than_equal": "out_of_range",
+    "greater_than": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "less_than": "out_of_range",
+    "string_pattern_mismatch": "invalid_format",
+    "literal_error": "invalid_choice",
+    "enum": "invalid_choice",
+    "string_type": "invalid_type",
+    "bool_type": "invalid_type",
+}
+
+
+def _code(kind: str) -> str:
+    """The machine code of one field error, for the /v1 error `details`."""
+    if kind.startswith("int_"):
+        return "invalid_type"
+    return _CODES.get(kind, "invalid")
+
+
 def validate(model: type[Model], data: Any) -> Model:
     if not isinstance(data, dict):
         raise BadRequest("Request body must be a JSON object")
@@ -87,10 +119,12 @@ def validate(model: type[Model], data: Any) -> Model:
         return model.model_validate(data)
     except ValidationError as exc:
         errors: dict[str, str] = {}
+        codes: dict[str, str] = {}
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "body"
             errors.setdefault(field, _message(model, field, error))
-        raise Invalid(errors) from None
+            codes.setdefault(field, _code(error["type"]))
+        raise Invalid(errors, codes=codes) from None
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -122,32 +156,40 @@ def query(request: Request, model: type[Model]) -> Model:
     return validate(model, dict(request.query_params))
 
 
-async def login_session(request: Request) -> LoginSession | None:
-    """The request's login session, or None."""
-    try:
-        return await authenticated_user(request)
-    except Unauthenticated:
-        return None
-
-
-async def authenticated_user(request: Request) -> LoginSession:
-    """The request's login session (looked up once per request); Unauthenticated without one."""
+async def login_session(request: Request) -> Caller | None:
+    """The request's caller by bearer token, API key or cookie (looked up once per request), or None."""
     if "login_session" not in request.scope:
         found = services(request)
-        token = request.cookies.get(COOKIE_NAME)
-        request.scope["login_session"] = await login_sessions.authentication(found.db, found.secret_key, token)
-    session: LoginSession = request.scope["login_session"]
-    return session
+        request.scope["login_session"] = await credentials.identify(
+            found.db,
+            found.secret_key,
+            found.settings.plans,
+            authorization=request.headers.get("authorization"),
+            cookie=request.cookies.get(COOKIE_NAME),
+        )
+    caller: Caller | None = request.scope["login_session"]
+    return caller
 
 
-async def authenticated(request: Request) -> LoginSession:
-    """The caller's login session; 401 without one, 403 when a state-changing call lacks the CSRF token."""
-    session = await authenticated_user(request)
-    if request.method in UNSAFE_METHODS and not login_sessions.csrf_matches(
-        session, request.headers.get("x-csrf-token")
-    ):
-        raise CsrfRejected("Invalid or missing CSRF token")
-    return session
+async def authenticated_user(request: Request) -> Caller:
+    """The request's caller; Unauthenticated without valid credentials."""
+    caller = await login_session(request)
+    if caller is None:
+        raise Unauthenticated()
+    return caller
+
+
+async def authenticated(request: Request) -> Caller:
+    """The caller; 401 without valid credentials, 403 when a state-changing call made with the cookie lacks
+    the CSRF token or one made with a read-only API key."""
+    caller = await authenticated_user(request)
+    if request.method in UNSAFE_METHODS:
+        if caller.session is not None and caller.needs_csrf:
+            if not login_sessions.csrf_matches(caller.session, request.headers.get("x-csrf-token")):
+                raise CsrfRejected("Invalid or missing CSRF token")
+        if not caller.can_write:
+            raise Forbidden("This API key is read-only: its scope does not include write")
+    return caller
 
 
 # Request models that several resources share.

@@ -34,6 +34,7 @@ from server.api import (
     snapshot,
     tokens,
 )
+from server.api.v1.routes import ASSET_FILES, V1
 from server.channels import websocket
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -550,4 +551,4 @@ API: list[BaseRoute] = [
 
 # Under one mount, so that /api paths answer 404/405 in the envelope instead of falling through to the
 # client's static files.
-ROUTES: list[BaseRoute] = [*(e.route() for e in ROOT_ENDPOINTS), Mount("/api", routes=API)]
+ROUTES: list[BaseRoute] = [*(e.route() for e in ROOT_ENDPOINTS), Mount("/api", routes=API), V1]

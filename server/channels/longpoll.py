@@ -10,23 +10,23 @@ import time
 from typing import Any
 
 from server import game_sessions, wire
+from server.accounts import User
 from server.channels.hub import Hub, View
-from server.login_sessions import LoginSession
 
 MAX_EVENTS = 100
 MAX_TIMEOUT = 25
 
 
 async def poll(
-    hub: Hub, login: LoginSession, session_id: int, last_event_id: int, wait_seconds: float
+    hub: Hub, user: User, login_hash: str, session_id: int, last_event_id: int, wait_seconds: float
 ) -> dict[str, Any]:
     """The poll's answer: up to MAX_EVENTS events the user may see after `last_event_id`, waiting up to
-    `wait_seconds` (at most MAX_TIMEOUT) seconds for one if there is none yet; and who is online."""
-    member = await game_sessions.require_member(hub.event_log.db, session_id, login.user)
+    `wait_seconds` (at most MAX_TIMEOUT) seconds for one if there is none yet; and who is online.
+    `login_hash` is the login session's token hash the hub rechecks ("" for an API key)."""
+    member = await game_sessions.require_member(hub.event_log.db, session_id, user)
     await hub.event_log.require_retained(session_id, last_event_id)
-    viewer = game_sessions.viewer(login.user, member)
-    member_name = (login.user.user_id, login.user.username)
-    subscriber = await hub.join(session_id, viewer, member_name, "poll", login.token_hash)
+    viewer = game_sessions.viewer(user, member)
+    subscriber = await hub.join(session_id, viewer, (user.user_id, user.username), "poll", login_hash)
     try:
         events = [
             envelope

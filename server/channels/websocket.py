@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server import codec, game_sessions, login_sessions, wire
+from server import codec, credentials, game_sessions, login_sessions, wire
 from server.audio import current as current_audio
 from server.channels.drags import KINDS
 from server.channels.hub import Hub, Subscriber, View
@@ -96,13 +96,20 @@ async def _admit(websocket: WebSocket, found: Services) -> None:
     try:
         await found.hub.connection_rate.admit(client_address(websocket, found.settings))
         session_id, last_event_id = _where_to_start(websocket)
-        token = websocket.cookies.get(login_sessions.COOKIE_NAME)
-        login = await login_sessions.authentication(found.db, found.secret_key, token)
+        # Browsers authenticate with the cookie; other clients may send Authorization: Bearer (a session
+        # token or an API key), which a browser cannot be made to send to another site.
+        login = await credentials.authentication(
+            found.db,
+            found.secret_key,
+            found.settings.plans,
+            authorization=websocket.headers.get("authorization"),
+            cookie=websocket.cookies.get(login_sessions.COOKIE_NAME),
+        )
         member = await game_sessions.require_member(found.db, session_id, login.user)
         await found.event_log.require_retained(session_id, last_event_id)
         viewer = game_sessions.viewer(login.user, member)
         member_name = (login.user.user_id, login.user.username)
-        subscriber = await found.hub.join(session_id, viewer, member_name, "socket", login.token_hash)
+        subscriber = await found.hub.join(session_id, viewer, member_name, "socket", login.login_hash)
     except DomainError as exc:
         kind = error_kind(exc)
         await websocket.send_text(wire.frame("error", error=kind.code, message=exc.message))
