@@ -187,7 +187,7 @@ async def store(
     return _public(row)
 
 
-async def _sha256(path: Path) -> str:
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stored:
         for block in iter(lambda: stored.read(1024 * 1024), b""):

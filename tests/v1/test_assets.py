@@ -165,15 +165,9 @@ async def test_served_names_are_only_ours(accounts):
 
 class TestQuotas:
     @pytest.fixture
-    def settings(self, tmp_path):
-        from server.settings import Settings
-
+    def settings(self, settings):
         tiny = dataclasses.replace(DEFAULT_PLANS[0], storage_bytes=3000, assets=3)
-        return Settings(
-            database_url=f"sqlite:///{tmp_path}/vtt.db",
-            upload_dir=tmp_path / "uploads",
-            plans=(tiny, *DEFAULT_PLANS[1:]),
-        )
+        return dataclasses.replace(settings, plans=(tiny, *DEFAULT_PLANS[1:]))
 
     async def test_the_storage_quota_at_its_edge(self, accounts):
         account = await accounts()

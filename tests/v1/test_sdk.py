@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _missing
-from tests.live import PASSWORD, Client, LiveServer
+from tests.live import PASSWORD, Client, LiveServer, missing_service
 from tests.v1.conftest import login
 
 SDK = Path(__file__).resolve().parent.parent.parent / "client" / "sdk" / "vtt-client.js"
@@ -49,7 +48,7 @@ say('ready');
 def node() -> str:
     found = shutil.which("node")
     if found is None:
-        _missing("node", "node", FileNotFoundError("Node.js is not installed"))
+        missing_service("node", "node", FileNotFoundError("Node.js is not installed"))
     assert found is not None
     return found
 
