@@ -15,9 +15,10 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from server import bestiary, items, retention, schema
-from server.api.envelope import EXCEPTION_HANDLERS
+from server.api.envelope import exception_handlers, render_legacy
 from server.api.request_log import RequestLog
 from server.api.routes import ENDPOINTS, ROUTES
+from server.api.v1.responses import render_error
 from server.broadcast import Broadcast
 from server.channels.hub import Hub, SendLimits
 from server.database import Database
@@ -97,7 +98,9 @@ def create_app(settings: Settings) -> Starlette:
     templates: dict[object, str] = {endpoint.handler: path for path, endpoint in ENDPOINTS}
     app = Starlette(
         routes=routes,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # A /v1 path that never reaches the /v1 mount (its pattern refuses a newline) still answers in
+        # the platform format.
+        exception_handlers=exception_handlers(render_legacy, {"/v1/": render_error}),  # type: ignore[arg-type]
         lifespan=lifespan,
         middleware=[Middleware(RequestLog, metrics=metrics, templates=templates)],
     )

@@ -93,17 +93,23 @@ def problem(request: Request, exc: Exception) -> Problem:
 Renderer = Callable[[Problem], Response]
 
 
-def exception_handlers(render: Renderer) -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
-    """Starlette exception handlers that answer every error through `render` (one per API family)."""
+def exception_handlers(
+    render: Renderer, by_prefix: Mapping[str, Renderer] | None = None
+) -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    """Starlette exception handlers that answer every error through `render` (one per API family), or
+    through the renderer of the first path prefix in `by_prefix` the request's path starts with."""
 
     async def handle(request: Request, exc: Exception) -> Response:
+        for prefix, family in (by_prefix or {}).items():
+            if request.url.path.startswith(prefix):
+                return family(problem(request, exc))
         return render(problem(request, exc))
 
     return {DomainError: handle, HTTPException: handle, DatabaseUnavailable: handle, Exception: handle}
 
 
-def _legacy(found: Problem) -> Response:
+def render_legacy(found: Problem) -> Response:
     return failure(found.status, found.code, found.message, found.errors, found.headers)
 
 
-EXCEPTION_HANDLERS = exception_handlers(_legacy)
+EXCEPTION_HANDLERS = exception_handlers(render_legacy)

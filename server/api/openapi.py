@@ -17,7 +17,7 @@ from server.api.envelope import JSONResponse
 from server.errors import KINDS
 
 if TYPE_CHECKING:
-    from server.api.routes import Endpoint
+    from server.api.endpoint import Endpoint
 
 VERSION = "0.1.0"
 _REF = "#/components/schemas/{model}"
@@ -83,6 +83,27 @@ def _envelopes() -> dict[str, Any]:
                 "errors": {"type": "object", "additionalProperties": {"type": "string"}},
             },
         },
+        # The platform API's (/v1) error format.
+        "PlatformError": {
+            "type": "object",
+            "required": ["error", "message", "details"],
+            "properties": {
+                "error": {"type": "string", "description": "machine-readable code, e.g. subscription_required"},
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "code", "message"],
+                        "properties": {
+                            "field": {"type": "string"},
+                            "code": {"type": "string", "description": "e.g. required, too_long, invalid_choice"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
     }
 
 
@@ -94,7 +115,7 @@ _STATUS_TEXT = {
     409: "Conflicts with the current state (`conflict`)",
     413: "Body too large (`payload_too_large`)",
     415: "Not application/json (`unsupported_media_type`)",
-    429: "Too many attempts (`rate_limit_exceeded`); see Retry-After",
+    429: "Too many attempts or requests (`rate_limit_exceeded`); see Retry-After",
     503: "Database unreachable or connection limit reached (`service_unavailable`)",
 }
 
@@ -132,6 +153,8 @@ def error_statuses(endpoint: Endpoint) -> list[int]:
         statuses |= {401, 503}
         if endpoint.method != "GET":
             statuses.add(403)
+    if endpoint.platform:
+        statuses.add(429)  # the plan's request quota
     return sorted(statuses)
 
 
@@ -145,9 +168,16 @@ def _query(field: dict[str, Any]) -> dict[str, Any]:
     return field
 
 
+def _path_parameter(endpoint: Endpoint, name: str) -> dict[str, Any]:
+    """/v1 ids in paths are whole numbers (anything else is 404, like an unknown id)."""
+    if endpoint.platform and name.endswith("_id"):
+        return {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    return {"type": "string", "maxLength": 255}
+
+
 def _parameters(schemas: _Schemas, path: str, endpoint: Endpoint) -> list[dict[str, Any]]:
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 255}}
+        {"name": name, "in": "path", "required": True, "schema": _path_parameter(endpoint, name)}
         for name in (part[1:-1] for part in path.split("/") if part.startswith("{"))
     ]
     if endpoint.query is not None:
@@ -174,23 +204,47 @@ def _request_body(schemas: _Schemas, endpoint: Endpoint) -> dict[str, Any] | Non
     return {"required": True, "content": {"application/json": {"schema": schemas.ref(endpoint.body)}}}
 
 
+_QUOTA_HEADERS = {
+    name: {"schema": {"type": "integer"}, "description": text}
+    for name, text in (
+        ("X-RateLimit-Limit", "requests per hour of your plan"),
+        ("X-RateLimit-Remaining", "requests left in the moving hour"),
+        ("X-RateLimit-Reset", "epoch seconds when the oldest request of the hour leaves it"),
+        ("X-RateLimit-Burst-Limit", "requests per minute of your plan"),
+        ("X-RateLimit-Burst-Remaining", "requests left in the moving minute"),
+        ("X-RateLimit-Burst-Reset", "epoch seconds when the oldest request of the minute leaves it"),
+    )
+}
+
+
 def _success(endpoint: Endpoint) -> dict[str, Any]:
+    if endpoint.status == 204:
+        return {"description": "Done (no content)", "headers": _QUOTA_HEADERS}
     if endpoint.media_type != "application/json":
         schema: dict[str, Any] = {"type": "string"}
     elif endpoint.enveloped:
         schema = {"$ref": _REF.format(model="Success")}
     else:
         schema = {"type": "object"}
-    return {"description": "Success", "content": {endpoint.media_type: {"schema": schema}}}
+    answer: dict[str, Any] = {"description": "Success", "content": {endpoint.media_type: {"schema": schema}}}
+    if endpoint.platform:
+        answer["headers"] = _QUOTA_HEADERS
+        if endpoint.status == 201:
+            answer["description"] = "Created; Location names the new resource"
+    return answer
 
 
-def _error(status: int) -> dict[str, Any]:
+def _error(status: int, platform: bool = False) -> dict[str, Any]:
+    model = "PlatformError" if platform else "Error"
     answer: dict[str, Any] = {
         "description": _STATUS_TEXT[status],
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
     }
+    headers: dict[str, Any] = dict(_QUOTA_HEADERS) if platform else {}
     if status == 429:
-        answer["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}
+        headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "seconds to wait"}
+    if headers:
+        answer["headers"] = headers
     return answer
 
 
@@ -206,13 +260,18 @@ def _operation(schemas: _Schemas, path: str, endpoint: Endpoint) -> dict[str, An
         "summary": endpoint.summary,
         "tags": [endpoint.tag],
         "parameters": _parameters(schemas, path, endpoint),
-        "responses": {"200": _success(endpoint), **{str(s): _error(s) for s in error_statuses(endpoint)}},
+        "responses": {
+            str(endpoint.status): _success(endpoint),
+            **{str(s): _error(s, endpoint.platform) for s in error_statuses(endpoint)},
+        },
     }
     body = _request_body(schemas, endpoint)
     if body is not None:
         operation["requestBody"] = body
     if endpoint.login:
-        operation["security"] = [{"session": [], "csrf": []} if endpoint.method != "GET" else {"session": []}]
+        cookie: dict[str, list[str]] = {"session": [], "csrf": []} if endpoint.method != "GET" else {"session": []}
+        # /v1 also takes a session token or an API key as a bearer, which needs no CSRF token.
+        operation["security"] = [{"bearer": []}, cookie] if endpoint.platform else [cookie]
     return operation
 
 
@@ -236,6 +295,11 @@ def document(endpoints: list[tuple[str, Endpoint]]) -> dict[str, Any]:
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "sessionToken"},
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "/v1: a session token from POST /v1/auth/login, or an API key (vtt_live_...)",
+                },
             },
         },
         "x-websocket": _websocket(),

@@ -4,14 +4,9 @@ document by construction; tests/api/test_openapi.py fails for a route that is no
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Literal
-
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
 
 from server.api import (
     audio,
@@ -34,52 +29,9 @@ from server.api import (
     snapshot,
     tokens,
 )
-from server.api.v1.routes import ASSET_FILES, V1
+from server.api.endpoint import Endpoint, _delete, _get, _post, _put
+from server.api.v1.routes import V1, V1_ENDPOINTS, V1_ROOT_ENDPOINTS
 from server.channels import websocket
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One HTTP operation. `errors` are the statuses particular to it (404, 409, 429...); those that
-    follow from its shape (400 for a body or query, 401/403 when `login`, 413/415 for a JSON body,
-    405, 503) are added by the API document."""
-
-    method: Literal["GET", "POST", "PUT", "DELETE"]
-    path: str
-    handler: Handler
-    summary: str
-    tag: str
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    errors: tuple[int, ...] = ()
-    login: bool = True  # needs the session cookie (and, for a POST, the X-CSRF-Token header)
-    upload: bool = False  # the body is multipart/form-data, not JSON (`form` describes it)
-    form: dict[str, Any] | None = None
-    also: tuple[str, ...] = ()  # more methods for the same operation (PATCH beside PUT)
-    media_type: str = "application/json"  # of the success answer
-    enveloped: bool = True  # the success answer is the {"status": "success", "data": ...} envelope
-
-    def route(self) -> Route:
-        return Route(self.path, self.handler, methods=[self.method, *self.also])
-
-
-def _get(path: str, handler: Handler, summary: str, tag: str, **more: object) -> Endpoint:
-    return Endpoint("GET", path, handler, summary, tag, **more)  # type: ignore[arg-type]
-
-
-def _post(path: str, handler: Handler, summary: str, tag: str, **more: object) -> Endpoint:
-    return Endpoint("POST", path, handler, summary, tag, **more)  # type: ignore[arg-type]
-
-
-def _put(path: str, handler: Handler, summary: str, tag: str, **more: object) -> Endpoint:
-    return Endpoint("PUT", path, handler, summary, tag, also=("PATCH",), **more)  # type: ignore[arg-type]
-
-
-def _delete(path: str, handler: Handler, summary: str, tag: str, **more: object) -> Endpoint:
-    return Endpoint("DELETE", path, handler, summary, tag, **more)  # type: ignore[arg-type]
-
 
 _MAP_FORM = {
     "type": "object",
@@ -537,9 +489,12 @@ ROOT_ENDPOINTS: list[Endpoint] = [
 ]
 
 # Every endpoint with its full path.
-ENDPOINTS: list[tuple[str, Endpoint]] = [("/api" + e.path, e) for e in API_ENDPOINTS] + [
-    (e.path, e) for e in ROOT_ENDPOINTS
-]
+ROOT_ENDPOINTS += V1_ROOT_ENDPOINTS
+ENDPOINTS: list[tuple[str, Endpoint]] = (
+    [("/api" + e.path, e) for e in API_ENDPOINTS]
+    + [(e.path, e) for e in ROOT_ENDPOINTS]
+    + [("/v1" + e.path, e) for e in V1_ENDPOINTS]
+)
 WEBSOCKET_PATH = "/api/realtime/ws"
 
 # The routes under /api.

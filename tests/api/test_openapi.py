@@ -61,7 +61,7 @@ async def test_each_operation_documents_its_input_and_errors(clients):
     assert document["x-websocket"]["close_codes"]["fell_behind"] == 4408
     for path, endpoint in ENDPOINTS:
         documented = document["paths"][path][endpoint.method.lower()]["responses"]
-        assert set(documented) == {"200", *map(str, error_statuses(endpoint))}
+        assert set(documented) == {str(endpoint.status), *map(str, error_statuses(endpoint))}
 
 
 async def test_the_docs_page_is_served_from_the_installed_package(clients):
@@ -72,3 +72,18 @@ async def test_the_docs_page_is_served_from_the_installed_package(clients):
     for asset in re.findall(r"(?:src|href)=\"([^\"]+)\"", page.text):
         answer = await client.get(f"/api/{asset}")
         assert answer.status_code == 200 and len(answer.content) > 1000, asset
+
+
+async def test_the_platform_api_is_in_the_document_with_its_own_errors_and_bearer(clients):
+    document = (await clients().get("/api/openapi.json")).json()
+    create = document["paths"]["/v1/campaigns"]["post"]
+    assert set(create["responses"]) == {"201", "400", "401", "403", "413", "415", "429", "503"}
+    assert create["responses"]["201"]["headers"]["X-RateLimit-Remaining"]
+    error = create["responses"]["403"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/PlatformError"}
+    assert create["security"] == [{"bearer": []}, {"session": [], "csrf": []}]
+    assert set(document["paths"]["/v1/campaigns/{campaign_id}"]) == {"get", "patch", "delete"}
+    assert "204" in document["paths"]["/v1/assets/{asset_id}"]["delete"]["responses"]
+    upload = document["paths"]["/v1/assets"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert upload["properties"]["type"]["enum"] == ["map", "token", "portrait", "handout", "audio"]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"

@@ -54,3 +54,14 @@ async def test_errors_carry_the_headers_too(accounts):
     account = await accounts()
     response = await account.api.get("/v1/api-keys/1")
     assert response.status_code == 405 and response.headers["x-ratelimit-remaining"] == "999"
+
+
+async def test_requests_without_credentials_are_not_counted_but_logins_are(server: LiveServer, accounts):
+    import httpx2 as httpx
+
+    async with httpx.AsyncClient(base_url=server.url) as anonymous:
+        for _ in range(60):
+            refused = await anonymous.get("/v1/users/me")
+            assert refused.status_code == 401 and "x-ratelimit-limit" not in refused.headers
+        login = await anonymous.post("/v1/auth/login", json={"identifier": "nobody", "password": "x"})
+        assert login.status_code == 401 and login.headers["x-ratelimit-limit"] == "1000"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from starlette.requests import Request
@@ -23,10 +23,17 @@ class NewCampaign(Body):
     description: str = Field(default="", title="Description", max_length=5000)
 
 
+def _absent_when_omitted(schema: dict[str, Any]) -> None:
+    """An omitted field is left as it is, so the document names no default for it."""
+    schema.pop("default", None)
+
+
 class CampaignChanges(Body):
-    name: str = Field(default="", title="Name", min_length=1, max_length=100)
-    system: str = Field(default="", title="System", min_length=1, max_length=50)
-    description: str = Field(default="", title="Description", max_length=5000)
+    """Only the fields given change; none of them may be null."""
+
+    name: str = Field(default="", title="Name", min_length=1, max_length=100, json_schema_extra=_absent_when_omitted)
+    system: str = Field(default="", title="System", min_length=1, max_length=50, json_schema_extra=_absent_when_omitted)
+    description: str = Field(default="", title="Description", max_length=5000, json_schema_extra=_absent_when_omitted)
 
 
 class NewMember(Body):

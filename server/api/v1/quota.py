@@ -1,6 +1,7 @@
-"""ASGI middleware of the /v1 mount: counts each request against the caller's plan (per user or API key;
-per client address before login) and puts the X-RateLimit-* headers on every answer, errors included.
-Beyond the quota it answers 429 `rate_limit_exceeded` with Retry-After without running the endpoint."""
+"""ASGI middleware of the /v1 mount: counts each authenticated request against the caller's plan (per user
+or API key; the login itself per client address, on the first plan) and puts the X-RateLimit-* headers on
+its answer, errors included. Beyond the quota it answers 429 `rate_limit_exceeded` with Retry-After
+without running the endpoint. Requests without valid credentials are not counted."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from server.database import DatabaseUnavailable
 from server.proxy import client_address
 from server.request_quota import RequestQuota
 from server.services import services
+
+LOGIN_PATH = "/v1/auth/login"
 
 
 class QuotaMiddleware:
@@ -35,8 +38,13 @@ class QuotaMiddleware:
         quota: RequestQuota = state.request_quota
         if caller is not None:
             counted = await quota.count(caller.quota_key, caller.plan)
-        else:
+        elif request.url.path.rstrip("/") == LOGIN_PATH:
             counted = await quota.count(f"address:{client_address(request, state.settings)}", state.settings.plans[0])
+        else:
+            # Without credentials every other /v1 path answers 401 (or 404/405) at the cost of one lookup:
+            # nothing to count, and a shared address (a NAT) must not turn those 401s into 429s.
+            await self.app(scope, receive, send)
+            return
         if counted is None:
             await self.app(scope, receive, send)
             return

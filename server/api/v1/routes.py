@@ -1,53 +1,167 @@
-"""The /v1 route table. Errors under /v1 render in the platform format (server/api/v1/responses.py)
-and every answer carries the plan's request quota (server/api/v1/quota.py)."""
+"""The /v1 route table (the platform API), described for the API document like the legacy one. Errors
+under /v1 render in the platform format (server/api/v1/responses.py) and every answer carries the plan's
+request quota (server/api/v1/quota.py)."""
 
 from __future__ import annotations
 
 from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
 
+from server import assets as asset_rules
+from server.api.endpoint import Endpoint, Handler, _get
+from server.api.pagination import PageQuery
 from server.api.v1 import api_keys, assets, auth, campaigns, users
 from server.api.v1.quota import QuotaMiddleware
 from server.api.v1.responses import V1_EXCEPTION_HANDLERS
 
+_AUTH, _USERS, _KEYS, _CAMPAIGNS, _ASSETS = "v1 Auth", "v1 Users", "v1 API keys", "v1 Campaigns", "v1 Assets"
+_NOT_FOUND = (404,)
 
-def _route(path: str, endpoint: object, *methods: str) -> Route:
-    return Route(path, endpoint, methods=list(methods))  # type: ignore[arg-type]
+
+def _v1(method: str, path: str, handler: object, summary: str, tag: str, **more: object) -> Endpoint:
+    return Endpoint(method, path, handler, summary, tag, enveloped=False, platform=True, **more)  # type: ignore[arg-type]
 
 
-V1_ROUTES: list[BaseRoute] = [
-    _route("/auth/login", auth.login, "POST"),
-    _route("/auth/logout", auth.logout, "POST"),
-    _route("/auth/refresh", auth.refresh, "POST"),
-    _route("/users/me", users.me, "GET"),
-    _route("/users/me", users.update_me, "PATCH"),
-    _route("/users/me", users.delete_me, "DELETE"),
-    _route("/users/me/password", users.change_password, "POST"),
-    _route("/api-keys", api_keys.create, "POST"),
-    _route("/api-keys", api_keys.list_keys, "GET"),
-    _route("/api-keys/{key_id}", api_keys.revoke, "DELETE"),
-    _route("/campaigns", campaigns.create, "POST"),
-    _route("/campaigns", campaigns.list_campaigns, "GET"),
-    _route("/campaigns/{campaign_id}", campaigns.get, "GET"),
-    _route("/campaigns/{campaign_id}", campaigns.update, "PATCH"),
-    _route("/campaigns/{campaign_id}", campaigns.delete, "DELETE"),
-    _route("/campaigns/{campaign_id}/members", campaigns.list_members, "GET"),
-    _route("/campaigns/{campaign_id}/members", campaigns.add_member, "POST"),
-    _route("/campaigns/{campaign_id}/members/{user_id}", campaigns.remove_member, "DELETE"),
-    _route("/campaigns/{campaign_id}/sessions", campaigns.list_sessions, "GET"),
-    _route("/assets", assets.upload, "POST"),
-    _route("/assets", assets.list_assets, "GET"),
-    _route("/assets/{asset_id}", assets.get, "GET"),
-    _route("/assets/{asset_id}", assets.delete, "DELETE"),
+_ASSET_FORM = {
+    "type": "object",
+    "required": ["file", "type"],
+    "properties": {
+        "type": {"type": "string", "enum": list(asset_rules.ASSET_TYPES), "description": "send it before `file`"},
+        "name": {"type": "string", "maxLength": 100},
+        "file": {"type": "string", "format": "binary", "description": "an image, or audio for `audio`"},
+    },
+}
+
+V1_ENDPOINTS: list[Endpoint] = [
+    _v1(
+        "POST",
+        "/auth/login",
+        auth.login,
+        "Log in: a session token (bearer or cookie)",
+        _AUTH,
+        body=auth.Login,
+        login=False,
+        errors=(401,),
+    ),
+    _v1("POST", "/auth/logout", auth.logout, "End the session token", _AUTH, status=204),
+    _v1("POST", "/auth/refresh", auth.refresh, "A new session token; the presented one ends", _AUTH),
+    _v1("GET", "/users/me", users.me, "Your profile", _USERS),
+    _v1("PATCH", "/users/me", users.update_me, "Change your profile", _USERS, body=users.ProfileChanges),
+    _v1("DELETE", "/users/me", users.delete_me, "Close your account", _USERS, body=users.Closure, status=204),
+    _v1(
+        "POST",
+        "/users/me/password",
+        users.change_password,
+        "Change your password; ends your other sessions",
+        _USERS,
+        body=users.PasswordChange,
+        status=204,
+    ),
+    _v1(
+        "POST",
+        "/api-keys",
+        api_keys.create,
+        "Create an API key (shown once)",
+        _KEYS,
+        body=api_keys.NewApiKey,
+        status=201,
+    ),
+    _v1("GET", "/api-keys", api_keys.list_keys, "Your API keys", _KEYS, query=PageQuery),
+    _v1("DELETE", "/api-keys/{key_id}", api_keys.revoke, "Revoke an API key", _KEYS, errors=_NOT_FOUND),
+    _v1(
+        "POST", "/campaigns", campaigns.create, "Create a campaign", _CAMPAIGNS, body=campaigns.NewCampaign, status=201
+    ),
+    _v1("GET", "/campaigns", campaigns.list_campaigns, "Your campaigns", _CAMPAIGNS, query=PageQuery),
+    _v1("GET", "/campaigns/{campaign_id}", campaigns.get, "A campaign", _CAMPAIGNS, errors=_NOT_FOUND),
+    _v1(
+        "PATCH",
+        "/campaigns/{campaign_id}",
+        campaigns.update,
+        "Change a campaign (owner)",
+        _CAMPAIGNS,
+        body=campaigns.CampaignChanges,
+        errors=_NOT_FOUND,
+    ),
+    _v1(
+        "DELETE",
+        "/campaigns/{campaign_id}",
+        campaigns.delete,
+        "Delete a campaign (owner)",
+        _CAMPAIGNS,
+        status=204,
+        errors=_NOT_FOUND,
+    ),
+    _v1(
+        "GET",
+        "/campaigns/{campaign_id}/members",
+        campaigns.list_members,
+        "A campaign's members",
+        _CAMPAIGNS,
+        errors=_NOT_FOUND,
+    ),
+    _v1(
+        "POST",
+        "/campaigns/{campaign_id}/members",
+        campaigns.add_member,
+        "Add a member or change a role (owner)",
+        _CAMPAIGNS,
+        body=campaigns.NewMember,
+        status=201,
+        errors=_NOT_FOUND,
+    ),
+    _v1(
+        "DELETE",
+        "/campaigns/{campaign_id}/members/{user_id}",
+        campaigns.remove_member,
+        "Remove a member (owner) or leave",
+        _CAMPAIGNS,
+        status=204,
+        errors=_NOT_FOUND,
+    ),
+    _v1(
+        "GET",
+        "/campaigns/{campaign_id}/sessions",
+        campaigns.list_sessions,
+        "A campaign's game sessions",
+        _CAMPAIGNS,
+        errors=_NOT_FOUND,
+    ),
+    _v1("POST", "/assets", assets.upload, "Upload an asset", _ASSETS, upload=True, form=_ASSET_FORM, status=201),
+    _v1("GET", "/assets", assets.list_assets, "Your assets", _ASSETS, query=assets.AssetQuery),
+    _v1("GET", "/assets/{asset_id}", assets.get, "An asset", _ASSETS, errors=_NOT_FOUND),
+    _v1("DELETE", "/assets/{asset_id}", assets.delete, "Delete an asset", _ASSETS, status=204, errors=_NOT_FOUND),
 ]
+
+# Outside /v1: the bytes of assets, public, cacheable for ever, named by their content hash.
+V1_ROOT_ENDPOINTS: list[Endpoint] = [
+    _get("/assets/{name}", assets.serve, "An asset's bytes", _ASSETS, login=False, errors=_NOT_FOUND, media_type="*/*"),
+]
+
+
+def _by_method(handlers: dict[str, Handler]) -> Handler:
+    async def dispatch(request: Request) -> Response:
+        handler = handlers["GET" if request.method == "HEAD" else request.method]
+        request.scope["endpoint"] = handler  # so the request log names the operation's route
+        return await handler(request)
+
+    return dispatch
+
+
+def _routes(endpoints: list[Endpoint]) -> list[Route]:
+    """One route per path, dispatching on the method: with a route per method, Starlette's 405 would list
+    only the first route's methods in Allow."""
+    by_path: dict[str, dict[str, Handler]] = {}
+    for endpoint in endpoints:
+        by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint.handler
+    return [Route(path, _by_method(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
+
 
 # The quota middleware sits outside the exception middleware, so that errors carry its headers too.
 V1 = Mount(
     "/v1",
-    routes=V1_ROUTES,
+    routes=_routes(V1_ENDPOINTS),
     middleware=[Middleware(QuotaMiddleware), Middleware(ExceptionMiddleware, handlers=V1_EXCEPTION_HANDLERS)],
 )
-
-# The bytes of assets, outside /v1: public, cacheable for ever, named by their content hash.
-ASSET_FILES = Route("/assets/{name}", assets.serve, methods=["GET"])
