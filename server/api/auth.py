@@ -92,7 +92,5 @@ async def logout(request: Request) -> Response:
 async def verify(request: Request) -> Response:
     session = await login_session(request)
     if session is None:
-        return success({"authenticated": False, "user": None, "csrf_token": None}, "Not logged in")
-    return success(
-        {"authenticated": True, "user": session.user.public(), "csrf_token": session.csrf_token}, "Session valid"
-    )
+        return success({"authenticated": False, "user": None, "csrf_token": None})
+    return success({"authenticated": True, "user": session.user.public(), "csrf_token": session.csrf_token})

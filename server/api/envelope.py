@@ -1,7 +1,7 @@
 """The response envelope of the BECMI VTT API, and the one place errors become responses (their codes
 and statuses come from the table in server/errors.py).
 
-Success: {"status": "success", "message": ..., "data": ...}
+Success: {"status": "success", "message": ..., "data": ...}; a read (GET) has no message, as in the spec
 Error:   {"status": "error", "message": ..., "error": <machine code>, "errors": {field: message}}
 """
 

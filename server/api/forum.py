@@ -21,7 +21,7 @@ from server.services import services
 from server.settings import Settings
 
 MAX_FIELD_BYTES = 20
-POST_ID_ERROR = "Post ID must be a positive whole number"
+POST_ID_ERROR = f"Post ID must be a whole number from 1 to {MAX_INTEGER}"
 IMAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'",

@@ -26,8 +26,7 @@ async def health(request: Request) -> Response:
             "broadcast": state.settings.broadcast_url.split(":", 1)[0],
             "broadcast_connected": connected,
             "connections": state.hub.connections,
-        },
-        "OK" if connected else "Degraded: the broadcast backend does not answer",
+        }
     )
 
 

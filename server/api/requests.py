@@ -3,6 +3,9 @@ login session with its CSRF check. Every failure here is a DomainError, so it re
 
 from __future__ import annotations
 
+import functools
+import re
+import typing
 from typing import Any, TypeVar
 
 import annotated_types
@@ -28,22 +31,99 @@ Model = TypeVar("Model", bound=BaseModel)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class Body(BaseModel):
-    """Base of every request model: surrounding white space is trimmed, unknown fields are ignored,
-    whole numbers stay within MAX_INTEGER. An after-validator that checks several fields together
-    raises server.errors.Invalid directly."""
+# Query strings are text: a number there is plain ASCII digits (and a decimal part where the field is not
+# whole), nothing int() would also take (" 1", "+1", "1_0", Arabic-Indic digits). The length cap keeps
+# int() cheap; anything longer fails as "not a whole number".
+_QUERY_INTEGER = re.compile(r"-?[0-9]{1,20}")
+_QUERY_NUMBER = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
 
-    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+def _label(model: type[BaseModel], field: str) -> str:
+    info = model.model_fields.get(field)
+    return info.title if info and info.title else field.replace("_", " ").capitalize()
+
+
+def _contains_nul(value: Any) -> bool:
+    """Whether a NUL character is anywhere in `value` (strings, and the keys and values of nested JSON).
+    Iterative: a deeply nested JSON object must not exhaust the interpreter's recursion limit."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+class Body(BaseModel):
+    """Base of every request model: surrounding white space is trimmed, unknown fields are ignored.
+
+    Types are strict: a whole number must be a JSON number (`true` and `"1"` are refused; `3.0` is taken
+    as 3 by `json_body`, as JSON Schema counts it an integer) and stays within MAX_INTEGER; text must be
+    a JSON string. No text, however nested, may contain a NUL character (PostgreSQL cannot store one).
+    An after-validator that checks several fields together raises server.errors.Invalid directly."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore", strict=True)
 
     @field_validator("*", mode="after")
     @classmethod
-    def _integers_in_range(cls, value: Any, info: ValidationInfo) -> Any:
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        field = str(info.field_name)
         numbers = value if isinstance(value, list) else [value]
         if any(isinstance(n, int) and not isinstance(n, bool) and abs(n) > MAX_INTEGER for n in numbers):
-            field = cls.model_fields.get(info.field_name or "")
-            label = field.title if field and field.title else str(info.field_name).replace("_", " ").capitalize()
-            raise ValueError(f"{label} must be at most {MAX_INTEGER}")
+            raise ValueError(f"{_label(cls, field)} must be at most {MAX_INTEGER}")
+        if _contains_nul(value):
+            raise ValueError(f"{_label(cls, field)} must not contain NUL characters (U+0000)")
         return value
+
+
+@functools.cache
+def _number_fields(model: type[BaseModel]) -> dict[str, type]:
+    """The model's numeric fields by the key a client sends (alias or name): int or float."""
+    found: dict[str, type] = {}
+    for name, info in model.model_fields.items():
+        kinds = set(typing.get_args(info.annotation)) | {info.annotation}
+        for kind in (int, float):
+            if kind in kinds or any(typing.get_origin(k) is list and typing.get_args(k) == (kind,) for k in kinds):
+                found[info.alias or name] = kind
+                break
+    return found
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_INTEGER else value
+
+
+def _json_numbers(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """3.0 for a whole-number field becomes 3 (JSON has one number type; JSON Schema's integer includes it)."""
+    fields = _number_fields(model)
+    converted = dict(data)
+    for key, kind in fields.items():
+        value = data.get(key)
+        if kind is int and isinstance(value, float):
+            converted[key] = _whole(value)
+        elif kind is int and isinstance(value, list):
+            converted[key] = [_whole(item) for item in value]
+    return converted
+
+
+def _query_numbers(model: type[BaseModel], params: dict[str, str]) -> dict[str, Any]:
+    """Digits for a numeric field become that number; anything else stays text and fails validation."""
+    converted: dict[str, Any] = dict(params)
+    for key, kind in _number_fields(model).items():
+        text = params.get(key)
+        if text is None:
+            continue
+        if kind is int and _QUERY_INTEGER.fullmatch(text):
+            converted[key] = int(text)
+        elif kind is float and _QUERY_NUMBER.fullmatch(text):
+            converted[key] = float(text)
+    return converted
 
 
 def _bounds(model: type[BaseModel], field: str) -> tuple[Any, Any]:
@@ -59,7 +139,7 @@ def _bounds(model: type[BaseModel], field: str) -> tuple[Any, Any]:
 
 def _message(model: type[BaseModel], field: str, error: Any) -> str:
     info = model.model_fields.get(field)
-    label = info.title if info and info.title else field.replace("_", " ").capitalize()
+    label = _label(model, field)
     kind = error["type"]
     low, high = _bounds(model, field)
     if kind == "missing":
@@ -80,8 +160,12 @@ def _message(model: type[BaseModel], field: str, error: Any) -> str:
         return f"{label} must be at most {high} characters"
     if kind in ("literal_error", "enum"):
         return f"{label} must be one of: {error['ctx']['expected']}"
-    if kind.startswith("int_") or kind == "bool_type":
+    if kind.startswith("int_"):
         return f"{label} must be a whole number"
+    if kind.startswith("float_"):
+        return f"{label} must be a number"
+    if kind.startswith("bool_"):
+        return f"{label} must be true or false"
     if kind == "string_type":
         return f"{label} must be text"
     if kind == "value_error":
@@ -149,11 +233,13 @@ async def json_body(request: Request, model: type[Model]) -> Model:
         data = codec.loads(raw) if raw.strip() else {}
     except codec.DecodeError:
         raise BadRequest("Request body is not valid JSON") from None
+    if isinstance(data, dict):
+        data = _json_numbers(model, data)
     return validate(model, data)
 
 
 def query(request: Request, model: type[Model]) -> Model:
-    return validate(model, dict(request.query_params))
+    return validate(model, _query_numbers(model, dict(request.query_params)))
 
 
 async def login_session(request: Request) -> Caller | None:

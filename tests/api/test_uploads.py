@@ -90,7 +90,7 @@ async def test_refused_files_leave_nothing_on_disk(server: LiveServer, settings)
         assert response.status_code == status, (number, response.text)
         assert response.json()["status"] == "error"
     assert "file" in refusals[0][0].json()["errors"] and "file" in refusals[1][0].json()["errors"]
-    assert refusals[7][0].json()["errors"] == {"post_id": "Post ID must be a positive whole number"}
+    assert refusals[7][0].json()["errors"] == {"post_id": "Post ID must be a whole number from 1 to 2147483647"}
 
     good = (await upload(player, "good.jpg", JPEG)).json()["data"]["filename"]
     assert stored_files(settings.upload_dir) == [f"forum/{good}"]
