@@ -270,6 +270,10 @@ async def list_visible(
     return [detail(row) for row in rows], int(total)
 
 
+# What other players may not see of a character's experience (get.php's party view hides them too).
+XP_SECRETS = frozenset({"old_xp", "experience_points"})
+
+
 def _advance(row: Row, xp_amount: int) -> Advancement:
     """The character after gaining `xp_amount`: its level from the class XP table (capped at the class
     maximum, never lowered), and one class hit-point gain for every level gained."""
@@ -328,5 +332,15 @@ async def grant_xp(
                 },
             )
         for result in results:
-            await change.record(session_id, "character_xp_updated", {**result, "reason": reason})
+            # Experience points are the owner's and the DM's (the party view hides them): the rest of the
+            # table gets the same event without them.
+            await change.record(
+                session_id,
+                "character_xp_updated",
+                {**result, "reason": reason},
+                audience="users",
+                user_ids=(dm.user_id, result["user_id"]),
+                redacted_data={key: value for key, value in result.items() if key not in XP_SECRETS}
+                | {"reason": reason},
+            )
     return {"session_id": session_id, "xp_amount": xp_amount, "reason": reason, "characters": results}

@@ -132,11 +132,15 @@ async def test_grant_xp_levels_up_several_levels_at_once_and_tells_everyone(serv
         for _ in range(2):
             event = await socket.event("character_xp_updated")
             seen[event["event_data"]["character_id"]] = event["event_data"]
-        assert seen[fighter["character_id"]] == {**f, "reason": "Goblin cave"}
-        assert set(seen[fighter["character_id"]]) == {
+        full = {**f, "reason": "Goblin cave"}
+        assert set(full) == {
             "character_id", "character_name", "user_id", "old_xp", "experience_points", "old_level", "level",
             "levelled_up", "hp_gained", "current_hp", "max_hp", "reason",
         }  # fmt: skip
+        # The DM and the owner see the experience points; the rest of the party does not (the party view).
+        if socket is sockets[2]:
+            full = {key: value for key, value in full.items() if key not in ("old_xp", "experience_points")}
+        assert seen[fighter["character_id"]] == full
 
     sheet = (await player.get("/api/character/get.php", character_id=fighter["character_id"])).json()["data"]
     assert (sheet["level"], sheet["experience_points"], sheet["max_hp"]) == (5, 16_000, f["max_hp"])
