@@ -62,6 +62,11 @@ class TooLarge(DomainError):
     pass
 
 
+class EventTooLarge(TooLarge):
+    """A change whose event would exceed the event log's bound (server.channels.event_log.MAX_EVENT_BYTES);
+    the change is rolled back."""
+
+
 class UnsupportedMediaType(DomainError):
     pass
 

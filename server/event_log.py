@@ -18,7 +18,7 @@ from typing import Any, Literal
 from server import clock, codec, wire
 from server.broadcast import Broadcast
 from server.database import Database, Row, Transaction
-from server.errors import SnapshotRequired
+from server.errors import EventTooLarge, SnapshotRequired
 from server.metrics import Metrics
 
 Audience = Literal["session", "dm", "players", "user", "users"]
@@ -28,6 +28,9 @@ Form = Literal["full", "player", "redacted"]
 REPLAY_BATCH = 500
 HEADS_BATCH = 500  # game sessions per query: bound the number of parameters
 MAX_AUDIENCE_USERS = 200
+# The most an event may take, all its forms encoded as JSON together: what one change can add to the log,
+# to every replay and to every recipient's queue. A bulk change records a compact event instead.
+MAX_EVENT_BYTES = 64 * 1024
 
 
 def _stored_user_ids(user_ids: tuple[int, ...]) -> str | None:
@@ -143,6 +146,14 @@ class Change:
             raise ValueError(f"audience 'users' takes 1 to {MAX_AUDIENCE_USERS} user ids, and no other audience any")
         if audience == "session" and redacted_data is not None:
             raise ValueError("an event for the whole game session has no redacted form")
+        encoded = [None if form is None else codec.dumps(form) for form in (event_data, player_data, redacted_data)]
+        size = sum(len(form) for form in encoded if form is not None)
+        if size > MAX_EVENT_BYTES:
+            raise EventTooLarge(
+                f"This change is too large to record: its {event_type} event would be {size} bytes, "
+                f"at most {MAX_EVENT_BYTES}"
+            )
+        data, player, redacted = (None if form is None else form.decode() for form in encoded)
         event_id = await self.tx.fetch_val(
             "UPDATE game_sessions SET event_head = event_head + 1 WHERE session_id = :sid RETURNING event_head",
             {"sid": session_id},
@@ -167,12 +178,12 @@ class Change:
                 "sid": session_id,
                 "eid": event_id,
                 "type": event_type,
-                "data": codec.dumps_text(event_data),
-                "player_data": None if player_data is None else codec.dumps_text(player_data),
+                "data": data,
+                "player_data": player,
                 "audience": audience,
                 "uid": user_id,
                 "uids": _stored_user_ids(members),
-                "redacted": None if redacted_data is None else codec.dumps_text(redacted_data),
+                "redacted": redacted,
                 "at": event.created_at,
             },
         )

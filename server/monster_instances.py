@@ -22,6 +22,10 @@ from server.hit_points import HitPointChange
 from server.rules import hit_dice
 
 SECRETS = ("equipment", "treasure", "spells")
+LONG_TEXTS = frozenset({*SECRETS, "notes"})
+# One spawn stores its texts with every instance: count x (equipment, treasure, spells and notes, as
+# stored) is bounded, so one request cannot multiply a few KB into megabytes of rows.
+MAX_SPAWN_TEXT_BYTES = 256 * 1024
 INSTANCE_COLUMNS = (
     "i.instance_id, i.session_id, i.monster_id, m.name AS monster_name, i.instance_name, i.is_named_boss, "
     "i.current_hp, i.max_hp, i.armor_class, i.dexterity, i.equipment, i.treasure, i.spells, i.notes, "
@@ -124,6 +128,14 @@ def dm_view(row: Row) -> dict[str, Any]:
     }
 
 
+def event_view(row: Row) -> dict[str, Any]:
+    """The DM's form of an instance in events: everything but the long texts (equipment, treasure, spells,
+    notes), which list-instances answers. It keeps a spawn of many instances, and an edit of those texts,
+    far inside the event log's size bound."""
+    view = dm_view(row)
+    return {key: value for key, value in view.items() if key not in LONG_TEXTS}
+
+
 def player_view(row: Row) -> dict[str, Any]:
     return {
         "instance_id": row["instance_id"],
@@ -151,6 +163,20 @@ async def _next_number(tx: Transaction, session_id: int, monster_id: int, monste
 async def create(log: EventLog, dm: User, session_id: int, monster_id: int, new: NewMonsters) -> Spawned:
     """Spawn `new.count` instances of a template. Named bosses keep `instance_name`; the others are
     "<monster> #N". Hit points are `custom_hp` or rolled per instance from the template's hit dice."""
+    texts = {
+        "equipment": codec.dumps_text(new.equipment or {}),
+        "treasure": codec.dumps_text(new.treasure or {}),
+        "spells": codec.dumps_text(new.spells or {}),
+        "notes": new.notes or "",
+    }
+    per_instance = sum(len(text.encode()) for text in texts.values())
+    if per_instance * new.count > MAX_SPAWN_TEXT_BYTES:
+        raise Invalid(
+            {
+                "count": f"Count x the size of equipment, treasure, spells and notes ({per_instance} bytes) must be "
+                f"at most {MAX_SPAWN_TEXT_BYTES} bytes: spawn fewer at once or shorten them"
+            }
+        )
     await require_dm(log.db, session_id, dm)
     monster = await bestiary.get(log.db, monster_id)
     now = clock.now_text()
@@ -175,10 +201,7 @@ async def create(log: EventLog, dm: User, session_id: int, monster_id: int, new:
                         "boss": int(new.is_named_boss),
                         "hp": hp,
                         "ac": monster["armor_class"],
-                        "equipment": codec.dumps_text(new.equipment or {}),
-                        "treasure": codec.dumps_text(new.treasure or {}),
-                        "spells": codec.dumps_text(new.spells or {}),
-                        "notes": new.notes or "",
+                        **texts,
                         "now": now,
                     },
                 )
@@ -192,7 +215,7 @@ async def create(log: EventLog, dm: User, session_id: int, monster_id: int, new:
         await change.record(
             session_id,
             "monster_spawned",
-            {"instances": [dm_view(row) for row in rows], "count": len(rows)},
+            {"instances": [event_view(row) for row in rows], "count": len(rows)},
             player_data={"instances": [player_view(row) for row in rows], "count": len(rows)},
         )
     return {
@@ -252,7 +275,12 @@ async def update(log: EventLog, dm: User, instance_id: int, fields: InstanceEdit
             {**values, "now": clock.now_text(), "iid": instance_id},
         )
         row = (await _instances(change.tx, "i.instance_id = :iid", {"iid": instance_id}))[0]
-        await change.record(session_id, "monster_instance_updated", dm_view(row), player_data=player_view(row))
+        await change.record(
+            session_id,
+            "monster_instance_updated",
+            {**event_view(row), "changed_fields": sorted(fields)},
+            player_data=player_view(row),
+        )
     view = dm_view(row)
     return {
         key: view[key]
