@@ -63,7 +63,7 @@ class TooLarge(DomainError):
 
 
 class EventTooLarge(TooLarge):
-    """A change whose event would exceed the event log's bound (server.channels.event_log.MAX_EVENT_BYTES);
+    """A change whose event would exceed the event log's bound (server.event_log.MAX_EVENT_BYTES);
     the change is rolled back."""
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from server.channels.event_log import MAX_EVENT_BYTES
+from server.event_log import MAX_EVENT_BYTES
 from server.monster_instances import MAX_SPAWN_TEXT_BYTES
 from tests.live import Client, LiveServer, game_table
 

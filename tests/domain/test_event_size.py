@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from server import codec
-from server.channels.broadcast import Broadcast
-from server.channels.event_log import MAX_EVENT_BYTES, EventLog
+from server.broadcast import Broadcast
 from server.database import Database
-from server.errors import EventTooLarge
+from server.errors import EventTooLarge, kind
+from server.event_log import MAX_EVENT_BYTES, EventLog
 
 EMPTY = len(codec.dumps({"x": ""}))
 
@@ -75,6 +75,6 @@ async def test_one_byte_over_the_bound_refuses_the_whole_change(event_log: Event
             await change.tx.execute("UPDATE game_sessions SET session_title = 'changed' WHERE session_id = 1")
             await change.record(1, "small", {"n": 1})
             await change.record(1, "big", data, **forms)
-    assert str(MAX_EVENT_BYTES) in refused.value.message and refused.value.status == 413
+    assert str(MAX_EVENT_BYTES) in refused.value.message and kind(refused.value).http_status == 413
     assert await title(event_log) == "Bounded"
     assert await event_log.since(1, 0) == [] and await event_log.head(1) == 0
