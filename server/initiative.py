@@ -26,6 +26,9 @@ from server.rules import initiative as initiative_rules
 EntityType = Literal["character", "monster"]
 Mode = Literal["individual", "group"]
 _rng = random.SystemRandom()
+# Every initiative_updated event carries the whole tracker: at this bound, with the longest names, it is
+# about 37 KB, inside the event log's MAX_EVENT_BYTES (BECMI's mass battles use other rules anyway).
+MAX_COMBATANTS = 100
 
 
 class Combatant(TypedDict):
@@ -141,6 +144,9 @@ async def _add(tx: Transaction, session_id: int, entity_type: EntityType, entity
     )
     if present is not None:
         raise Invalid({column: f"This {entity_type} is already in the initiative tracker"})
+    size = await tx.fetch_val("SELECT count(*) FROM initiative_entries WHERE session_id = :sid", {"sid": session_id})
+    if size >= MAX_COMBATANTS:
+        raise Invalid({column: f"The initiative tracker holds at most {MAX_COMBATANTS} combatants"})
     # Joining a fight already rolled: the newcomer rolls individually and slots into the order.
     rolled = await tx.fetch_val(
         "SELECT count(*) FROM initiative_entries WHERE session_id = :sid AND initiative_roll IS NOT NULL",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from server.event_log import MAX_EVENT_BYTES
+from server.initiative import MAX_COMBATANTS
 from server.monster_instances import MAX_SPAWN_TEXT_BYTES
 from tests.live import Client, LiveServer, game_table
 
@@ -15,6 +16,7 @@ CANARY = "canary-7f3a9c-hoard"
 COUNT = 32
 PER_INSTANCE = MAX_SPAWN_TEXT_BYTES // COUNT  # 8,192 bytes of texts per instance: exactly at the bound
 NOTES = "N" * 4000
+DRAGONS = "\U0001f409" * 50
 
 
 def equipment_filling(total: int) -> dict[str, str]:
@@ -28,7 +30,10 @@ async def events_after(client: Client, session_id: int, after: int) -> list[dict
 
 
 async def head(client: Client, session_id: int) -> int:
-    return int((await client.get(POLL, session_id=session_id, timeout=0)).json()["data"]["last_event_id"])
+    socket = await client.socket(session_id, last_event_id=2**31 - 1)  # beyond the head: from now on
+    hello = await socket.frame()
+    await socket.close()
+    return int(hello["head_event_id"])
 
 
 async def goblin_id(client: Client) -> int:
@@ -110,3 +115,33 @@ async def test_an_update_with_every_text_at_its_limit_records_a_compact_event(se
         assert CANARY not in encoded and len(encoded.encode()) < MAX_EVENT_BYTES
     (dm_event,) = await events_after(dm, session_id, before)
     assert dm_event["event_data"]["changed_fields"] == ["equipment", "notes", "spells", "treasure"]
+
+
+async def test_the_initiative_tracker_holds_at_most_its_bound_and_its_event_fits(server: LiveServer):
+    dm, _, session_id = await game_table(server, players=0)
+    monster_id = await goblin_id(dm)
+    ids = []
+    for _ in range(MAX_COMBATANTS // 50 + 1):
+        spawned = await dm.ok(
+            "/api/monsters/create-instance.php", {"monster_id": monster_id, "session_id": session_id, "count": 50}
+        )
+        ids += [instance["instance_id"] for instance in spawned["instances"]]
+    for instance_id in ids[:MAX_COMBATANTS]:
+        # The longest names, four bytes a character in UTF-8: the largest tracker event there can be.
+        await dm.ok("/api/monsters/update-instance.php", {"instance_id": instance_id, "instance_name": DRAGONS})
+        tracker = await dm.ok(
+            "/api/combat/add-monster.php", {"session_id": session_id, "monster_instance_id": instance_id}
+        )
+    assert len(tracker["initiatives"]) == MAX_COMBATANTS
+    before = await head(dm, session_id)
+    response = await dm.post(
+        "/api/combat/add-monster.php", {"session_id": session_id, "monster_instance_id": ids[MAX_COMBATANTS]}
+    )
+    assert response.status_code == 400, response.text
+    assert str(MAX_COMBATANTS) in response.json()["errors"]["monster_instance_id"]
+    assert await head(dm, session_id) == before
+    (event,) = await events_after(dm, session_id, before - 1)
+    assert (
+        event["event_type"] == "initiative_updated" and DRAGONS in event["event_data"]["initiatives"][0]["entity_name"]
+    )
+    assert len(json.dumps(event, ensure_ascii=False).encode()) < MAX_EVENT_BYTES  # about 37 KB
