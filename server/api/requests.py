@@ -36,6 +36,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # int() cheap; anything longer fails as "not a whole number".
 _QUERY_INTEGER = re.compile(r"-?[0-9]{1,20}")
 _QUERY_NUMBER = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
+_QUERY_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
 def _label(model: type[BaseModel], field: str) -> str:
@@ -83,12 +84,12 @@ class Body(BaseModel):
 
 
 @functools.cache
-def _number_fields(model: type[BaseModel]) -> dict[str, type]:
-    """The model's numeric fields by the key a client sends (alias or name): int or float."""
+def _typed_fields(model: type[BaseModel]) -> dict[str, type]:
+    """The model's numeric and yes/no fields by the key a client sends (alias or name): int, float or bool."""
     found: dict[str, type] = {}
     for name, info in model.model_fields.items():
         kinds = set(typing.get_args(info.annotation)) | {info.annotation}
-        for kind in (int, float):
+        for kind in (int, float, bool):
             if kind in kinds or any(typing.get_origin(k) is list and typing.get_args(k) == (kind,) for k in kinds):
                 found[info.alias or name] = kind
                 break
@@ -101,7 +102,7 @@ def _whole(value: Any) -> Any:
 
 def _json_numbers(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
     """3.0 for a whole-number field becomes 3 (JSON has one number type; JSON Schema's integer includes it)."""
-    fields = _number_fields(model)
+    fields = _typed_fields(model)
     converted = dict(data)
     for key, kind in fields.items():
         value = data.get(key)
@@ -112,10 +113,11 @@ def _json_numbers(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any
     return converted
 
 
-def _query_numbers(model: type[BaseModel], params: dict[str, str]) -> dict[str, Any]:
-    """Digits for a numeric field become that number; anything else stays text and fails validation."""
+def _query_values(model: type[BaseModel], params: dict[str, str]) -> dict[str, Any]:
+    """Digits for a numeric field become that number, true/false (or 1/0) for a yes/no field that value;
+    anything else stays text and fails validation."""
     converted: dict[str, Any] = dict(params)
-    for key, kind in _number_fields(model).items():
+    for key, kind in _typed_fields(model).items():
         text = params.get(key)
         if text is None:
             continue
@@ -123,6 +125,8 @@ def _query_numbers(model: type[BaseModel], params: dict[str, str]) -> dict[str, 
             converted[key] = int(text)
         elif kind is float and _QUERY_NUMBER.fullmatch(text):
             converted[key] = float(text)
+        elif kind is bool and text in _QUERY_BOOLEANS:
+            converted[key] = _QUERY_BOOLEANS[text]
     return converted
 
 
@@ -239,7 +243,7 @@ async def json_body(request: Request, model: type[Model]) -> Model:
 
 
 def query(request: Request, model: type[Model]) -> Model:
-    return validate(model, _query_numbers(model, dict(request.query_params)))
+    return validate(model, _query_values(model, dict(request.query_params)))
 
 
 async def login_session(request: Request) -> Caller | None:
