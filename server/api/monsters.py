@@ -17,6 +17,20 @@ from server.services import services
 MAX_HP = 10_000
 MAX_NOTES = 5_000
 MAX_OBJECT_CHARS = 20_000  # equipment, treasure and spells, each, as JSON text
+# Their nesting: the JSON encoder stops at 255 levels (a 500), and no sheet needs more than a few.
+MAX_OBJECT_DEPTH = 32
+
+
+def _depth(value: Any) -> int:
+    """How deeply JSON objects and arrays nest in `value` (iteratively: the input decides the depth)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 class MonsterSearch(PageQuery):
@@ -42,6 +56,8 @@ class _Secrets(Body):
     @field_validator("equipment", "treasure", "spells", mode="after")
     @classmethod
     def _not_too_big(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        if value is not None and _depth(value) > MAX_OBJECT_DEPTH:
+            raise ValueError(f"{str(info.field_name).capitalize()} may nest at most {MAX_OBJECT_DEPTH} levels")
         if value is not None and len(codec.dumps_text(value)) > MAX_OBJECT_CHARS:
             raise ValueError(
                 f"{str(info.field_name).capitalize()} must be at most {MAX_OBJECT_CHARS} characters as JSON"

@@ -176,3 +176,20 @@ async def test_get_answers_match_the_documented_envelope(server: LiveServer):
         assert body["status"] == "success" and set(body) == {"status", "data"}, (path, body)
     created = (await dm.post("/api/character/create.php", FIGHTER)).json()
     assert set(created) == {"status", "message", "data"} and created["message"]
+
+
+async def test_equipment_nested_past_its_bound_is_a_field_error(server: LiveServer):
+    dm, _, session_id = await game_table(server, players=0)
+    goblin = (await dm.get("/api/monsters/list.php", search="Goblin")).json()["data"]["monsters"][0]
+
+    def nested(levels: int) -> dict:
+        value: dict = {}
+        for _ in range(levels - 1):
+            value = {"a": value}
+        return value
+
+    body = {"monster_id": goblin["monster_id"], "session_id": session_id}
+    assert (await dm.post("/api/monsters/create-instance.php", {**body, "equipment": nested(32)})).status_code == 200
+    for levels in (33, 300):
+        response = await dm.post("/api/monsters/create-instance.php", {**body, "treasure": nested(levels)})
+        assert "32 levels" in assert_field_error(response, "treasure")
