@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server import codec
+from server import codec, schema
 from server.broadcast import Broadcast
 from server.database import Database
 from server.errors import EventTooLarge, kind
@@ -20,8 +20,8 @@ EMPTY = len(codec.dumps({"x": ""}))
 @pytest.fixture
 async def event_log(tmp_path: Path) -> AsyncIterator[EventLog]:
     db = Database(f"sqlite:///{tmp_path}/events.db")
+    await schema.upgrade(db.url)
     await db.connect()
-    await db.apply_schema()
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO users (username, email, password_hash, created_at) VALUES ('dm', 'dm@example.com', 'x', 'now')"
