@@ -43,16 +43,6 @@ class NewSession(Body):
     def value(self) -> game_sessions.NewGameSession:
         return game_sessions.NewGameSession(**self.model_dump())
 
-    @field_validator("session_datetime", mode="after")
-    @classmethod
-    def _a_real_moment(cls, value: str) -> str:
-        # The pattern lets through February 30th, month 13, hour 25 and year 0000.
-        try:
-            datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            raise ValueError("Session date and time must be a real date and time as YYYY-MM-DD HH:MM:SS") from None
-        return value
-
 
 class Invitation(Body):
     session_id: int = Field(title="Session ID", ge=1)
