@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, Strict
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,7 +23,8 @@ class NewDrawing(Body):
     drawing_type: Literal["stroke", "erase"] = Field(title="Drawing type")
     color: Color = Field(default="#000000", title="Color", description="a colour like #000000")
     brush_size: int = Field(default=3, title="Brush size", ge=1, le=50)
-    path_data: list[tuple[Coordinate, Coordinate]] = Field(
+    # JSON has no tuples: a pair arrives as a list, which the strict models refuse; its numbers stay strict.
+    path_data: list[Annotated[tuple[Coordinate, Coordinate], Strict(False)]] = Field(
         title="Path data", min_length=1, max_length=map_drawings.MAX_POINTS
     )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, Strict
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,7 +17,10 @@ from server.services import services
 
 class FogCells(Body):
     map_id: int = Field(title="Map ID", ge=1)
-    cells: list[tuple[int, int]] = Field(title="Cells", min_length=1, max_length=fog.MAX_CELLS_PER_CHANGE)
+    # JSON has no tuples: a pair arrives as a list, which the strict models refuse; its numbers stay strict.
+    cells: list[Annotated[tuple[int, int], Strict(False)]] = Field(
+        title="Cells", min_length=1, max_length=fog.MAX_CELLS_PER_CHANGE
+    )
 
 
 async def reveal(request: Request) -> Response:

@@ -9,7 +9,7 @@ from starlette.responses import FileResponse, Response
 from server import battle_maps, map_scene
 from server.api import multipart
 from server.api.envelope import success
-from server.api.requests import Body, authenticated, json_body, query, validate
+from server.api.requests import Body, authenticated, from_text, json_body, query
 from server.services import services
 from server.settings import Settings
 
@@ -55,7 +55,7 @@ async def upload(request: Request) -> Response:
     async with battle_maps.receiving(settings.upload_dir) as image:
         await multipart.receive(request, form, image)
         texts = {name: form.text(name) for name in ("session_id", "map_name")}
-        fields = validate(NewMap, {name: text for name, text in texts.items() if text is not None})
+        fields = from_text(NewMap, {name: text for name, text in texts.items() if text is not None})
         result = await battle_maps.store(
             services(request).event_log, login.user, fields.session_id, fields.map_name, image
         )

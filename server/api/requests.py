@@ -242,8 +242,13 @@ async def json_body(request: Request, model: type[Model]) -> Model:
     return validate(model, data)
 
 
+def from_text(model: type[Model], values: dict[str, str]) -> Model:
+    """Fields that arrive as text (a query string, a multipart form): numbers and yes/no from their text."""
+    return validate(model, _query_values(model, values))
+
+
 def query(request: Request, model: type[Model]) -> Model:
-    return validate(model, _query_values(model, dict(request.query_params)))
+    return from_text(model, dict(request.query_params))
 
 
 async def login_session(request: Request) -> Caller | None:
