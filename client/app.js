@@ -182,6 +182,20 @@ function sessionItem(session, reload) {
   } else {
     actions.append(h("a", { class: "button primary", href: `#/table/${session.session_id}`, "aria-label": `Open the table of ${session.session_title}` }, isDm ? "Open DM screen" : "Join the table"));
   }
+  if (isDm && (session.status === "scheduled" || session.status === "active")) {
+    const action = session.status === "scheduled" ? "start" : "end";
+    const change = h("button", { type: "button", class: action === "start" ? "" : "ghost", "aria-label": `${action === "start" ? "Start" : "End"} ${session.session_title}` },
+      action === "start" ? "Start session" : "End session");
+    change.addEventListener("click", () => {
+      if (action === "end" && !window.confirm(`End “${session.session_title}” for everyone?`)) return;
+      busy(change, async () => {
+        await vtt.post(`session/${action}.php`, { session_id: session.session_id });
+        announce(`“${session.session_title}” ${action === "start" ? "has started" : "has ended"}`);
+        reload();
+      });
+    });
+    actions.append(change);
+  }
   item.append(actions);
   if (isDm) {
     const invite = h("form", { class: "inline-form", novalidate: true },

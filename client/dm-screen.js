@@ -1,4 +1,4 @@
-// The DM screen: party hit points with damage and healing, monsters and the bestiary, the initiative
+// The DM screen: the game session (status, players), party hit points with damage and healing, monsters and the bestiary, the initiative
 // tracker, the music controls and XP awards.
 
 import { h, field, setText, syncList, busy, announce, onSubmit, hpBar, updateHpBar } from "./ui.js";
@@ -8,6 +8,7 @@ import { tableLog } from "./table-log.js";
 import { damageRoller } from "./dice.js";
 import { mapPanel } from "./battle-map.js";
 import { dmMapTools } from "./dm-map-tools.js";
+import { sessionPanel } from "./dm-session-panel.js";
 
 const TRACKS = [{ url: "/sounds/test-tone.wav", name: "Test tone" }];
 
@@ -18,6 +19,7 @@ export function renderDm(context) {
       h("h1", {}, session.session_title, h("span", { class: "badge dm" }, "DM screen")),
       onlineLine(state)),
     h("div", { class: "grid" },
+      sessionPanel(context),
       mapPanel(context, dmMapTools(context)),
       partyPanel(context),
       initiativePanel(context),

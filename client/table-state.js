@@ -9,7 +9,8 @@ export class TableState {
     this.characters = new Map(); // character_id -> character
     this.monsters = new Map(); // instance_id -> monster instance (players: name and condition only)
     this.initiative = { initiatives: [], round_number: 0 };
-    this.players = new Map(); // user_id -> username
+    this.players = new Map(); // user_id -> username, kept after they leave so old log lines keep names
+    this.seats = new Map(); // user_id -> "accepted" | "invited" (invitations: the DM's events only)
     this.online = [];
     this.log = [];
     this._listeners = new Set();
@@ -88,10 +89,17 @@ export class TableState {
         break;
       case "player_removed":
         for (const id of data.character_ids || []) this.characters.delete(id);
+        this.seats.delete(data.user_id);
         this.changed();
         break;
+      case "player_invited":
       case "player_joined":
         this.players.set(data.user_id, data.username);
+        this.seats.set(data.user_id, type === "player_joined" ? "accepted" : "invited");
+        this.changed();
+        break;
+      case "session_status_changed":
+        if (this.session) this.session = { ...this.session, status: data.status };
         this.changed();
         break;
       case "monster_hp_updated":

@@ -104,7 +104,10 @@ async function loadSnapshot(vtt, sessionId, state) {
   const data = await vtt.get("session/snapshot.php", { session_id: sessionId });
   for (const character of data.characters || []) state.mergeCharacter(character);
   for (const monster of data.monster_instances || []) state.mergeMonster(monster);
-  for (const player of data.players || []) state.players.set(player.user_id, player.username);
+  for (const player of data.players || []) {
+    state.players.set(player.user_id, player.username);
+    state.seats.set(player.user_id, "accepted");
+  }
   state.setInitiative(data.initiative);
   return data.head_event_id;
 }
