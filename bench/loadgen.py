@@ -402,8 +402,11 @@ class Meter:
         if self._task:
             self._task.cancel()
         wall = perf() - self.t
+        server_cpu = self._cpu(self.server) - self.s0
         return {
-            "server_cpu_pct": round(100 * (self._cpu(self.server) - self.s0) / wall, 1),
+            "wall_s": wall,
+            "server_cpu_s": server_cpu,
+            "server_cpu_pct": round(100 * server_cpu / wall, 1),
             "gen_cpu_pct": round(100 * (self._cpu(self.me) - self.m0) / wall, 1),
             "server_peak_rss_mb": round(max(self.peak_rss, self.rss()) / 2**20, 1),
         }

@@ -31,6 +31,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import maps_report
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 WORK = BENCH / ".work"
@@ -62,13 +65,26 @@ def bootstrap() -> None:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         subprocess.run([str(VENV_PY), "-m", "pip", "install", "-q", "-r", str(BENCH / "requirements.txt")], check=True)
         stamp.write_bytes(req)
-    if (
+    if set(only_workloads()) - set(MAP_WORKLOADS) and (
         not (NODE_DIR / "node_modules" / "socket.io").exists()
         or not (NODE_DIR / "node_modules" / "better-sqlite3").exists()
     ):
         say("npm ci in bench/peers/node (socket.io 4, better-sqlite3 12)")
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
     os.execv(str(VENV_PY), [str(VENV_PY), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+MAP_WORKLOADS = ("drags", "mapview")  # battle-map scenarios (bench/maps.py): our server only, no peers
+
+
+def only_workloads() -> list[str]:
+    """The --only list from the command line, read before argparse (bootstrap needs it)."""
+    for i, arg in enumerate(sys.argv):
+        if arg == "--only" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1].split(",")
+        if arg.startswith("--only="):
+            return arg.removeprefix("--only=").split(",")
+    return ["fanout"]
 
 
 # ------------------------------------------------------------------------------------------- servers
@@ -147,6 +163,9 @@ def ours(name: str, database_url: str | None = None, wrap: list[str] | None = No
         "BROADCAST_URL": "memory://",
         "RATE_LIMIT_ATTEMPTS": "1000000",
         "MAX_CONNECTIONS": "100000",
+        # The benchmarks open many sockets per user from one address: lift the per-user and per-address caps.
+        "MAX_USER_CONNECTIONS": "1000000",
+        "CONNECTION_RATE": "1000000/second",
         "SECRET_KEY": SECRET,
     }
     argv = [*(wrap or []), server_python(), "-m", "server", "serve", "--host", "127.0.0.1", "--port", "{port}"]
@@ -392,6 +411,45 @@ def run_writes(opts, results: dict) -> None:
                     say(f"could not drop bench_vtt: {exc}")
 
 
+def run_maps(name: str, opts, results: dict, **cfg) -> None:
+    """One battle-map scenario of bench/maps.py against a fresh server of ours."""
+    server, _url = ours(f"{name}-ours")
+    server.start()
+    try:
+        cfg.update(workload=name, port=server.port, server_pid=server.pid)
+        path, out = WORK / "cfg" / f"{name}.json", WORK / "raw" / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(cfg))
+        subprocess.run([sys.executable, str(BENCH / "maps.py"), str(path), str(out)], check=True, timeout=900)
+        results[name] = json.loads(out.read_text())
+    finally:
+        server.stop()
+
+
+def run_drags(opts, results: dict) -> None:
+    say(
+        f"drags: {opts.drag_sessions} sessions x {opts.drag_players} players at {opts.drag_rate} positions/s "
+        f"for {opts.drag_seconds}s, then as many durable moves (at most {opts.move_seconds}s)"
+    )
+    run_maps(
+        "drags",
+        opts,
+        results,
+        sessions=opts.drag_sessions,
+        players=opts.drag_players,
+        rate=opts.drag_rate,
+        duration=opts.drag_seconds,
+        move_conns=opts.write_conns,
+        move_seconds=opts.move_seconds,
+    )
+
+
+def run_mapview(opts, results: dict) -> None:
+    say("map view: 200 tokens, 5,000 revealed fog cells; a player's first full view against verify.php")
+    run_maps("mapview", opts, results, tokens=200, fog=5000, views=opts.views)
+
+
 def run_profile(opts, results: dict) -> None:
     """py-spy attached to our server during one fan-out step."""
     rate = opts.profile_rate
@@ -600,8 +658,11 @@ def machine() -> dict:
         except Exception:
             return "?"
 
-    pkg = json.loads((NODE_DIR / "node_modules" / "socket.io" / "package.json").read_text())["version"]
-    bsq = json.loads((NODE_DIR / "node_modules" / "better-sqlite3" / "package.json").read_text())["version"]
+    def node_package(name: str) -> str:  # absent when only the battle-map workloads ran (no npm ci)
+        path = NODE_DIR / "node_modules" / name / "package.json"
+        return json.loads(path.read_text())["version"] if path.exists() else "not installed"
+
+    pkg, bsq = node_package("socket.io"), node_package("better-sqlite3")
     from importlib.metadata import version as pyver
 
     return {
@@ -963,14 +1024,43 @@ def write_report(results: dict, path: Path) -> list[list[str]]:
 # ---------------------------------------------------------------------------------------------- main
 
 
+def run_map_only(args) -> None:
+    """`--only drags,mapview`: run them, rewrite only the battle-map section of RESULTS.md."""
+    args.write_conns = 32
+    started = time.time()
+    results: dict = {"command": f"{server_python_label()} bench/run.py {' '.join(sys.argv[1:])}", "machine": machine()}
+    say(f"machine: {results['machine']}")
+    for name, fn in (("drags", run_drags), ("mapview", run_mapview)):
+        if name in args.only.split(","):
+            fn(args, results)
+    results["elapsed_s"] = round(time.time() - started, 1)
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    (WORK / "maps-results.json").write_text(json.dumps(results))
+    analysis = BENCH / "analysis.md"
+    _rest, battle_map = maps_report.split_analysis(analysis.read_text() if analysis.exists() else "")
+    maps_report.splice(BENCH / "RESULTS.md", maps_report.section(results, battle_map))
+    say(f"battle-map workloads done in {results['elapsed_s'] / 60:.1f} min; wrote their section of bench/RESULTS.md")
+    print(json.dumps({k: results[k] for k in MAP_WORKLOADS if k in results}, indent=1))
+
+
+def server_python_label() -> str:
+    return os.path.relpath(server_python(), REPO) if server_python().startswith(str(REPO)) else server_python()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 steps, 2,000 idle sockets, short steps")
     parser.add_argument(
         "--only",
         default="fanout,idle,longpoll,writes,profile",
-        help="comma-separated workloads (fanout,idle,longpoll,writes,profile)",
+        help="comma-separated workloads (fanout,idle,longpoll,writes,profile; battle map: drags,mapview)",
     )
+    parser.add_argument("--drag-sessions", type=int, default=100, help="drags: game sessions")
+    parser.add_argument("--drag-players", type=int, default=12, help="drags: players (sockets) per session")
+    parser.add_argument("--drag-rate", type=float, default=20, help="drags: positions/s per player")
+    parser.add_argument("--drag-seconds", type=float, default=10, help="drags: seconds of dragging")
+    parser.add_argument("--move-seconds", type=float, default=60, help="drags: at most this long of durable moves")
+    parser.add_argument("--views", type=int, default=300, help="mapview: first views timed")
     parser.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md/PNG from .work/results.json")
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--clients", type=int, default=10)
@@ -986,6 +1076,9 @@ def main() -> None:
         prof = WORK / "profile.speedscope.json"
         if prof.exists() and "error" not in results.get("profile", {"error": 1}):
             results["profile"].update(summarise_profile(prof))
+    elif set(args.only.split(",")) <= set(MAP_WORKLOADS):
+        run_map_only(args)
+        return
     else:
         if not shutil.which("node"):
             sys.exit("node is required for the Node Socket.IO peer")
@@ -1026,11 +1119,16 @@ def main() -> None:
         results["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         raw.write_text(json.dumps(results))
         say(f"all workloads done in {results['elapsed_s'] / 60:.1f} min")
+    battle_map = maps_report.kept(BENCH / "RESULTS.md")
     headline = write_report(results, BENCH / "RESULTS.md")
     analysis = BENCH / "analysis.md"
     text = (BENCH / "RESULTS.md").read_text()
-    text = text.replace("ANALYSIS_PLACEHOLDER", analysis.read_text() if analysis.exists() else "")
+    text = text.replace(
+        "ANALYSIS_PLACEHOLDER", maps_report.split_analysis(analysis.read_text() if analysis.exists() else "")[0]
+    )
     (BENCH / "RESULTS.md").write_text(text)
+    if battle_map:  # written by a `--only drags,mapview` run: keep it
+        maps_report.splice(BENCH / "RESULTS.md", battle_map)
     write_plot(results, BENCH / "latency.png")
     say("wrote bench/RESULTS.md and bench/latency.png")
     for k, v in headline:
