@@ -219,6 +219,19 @@ async def connect(port: int, player: Api, session: dict, token_id: int, shared: 
     return client  # type: ignore[return-value]
 
 
+async def quiet(count, still: float = 1.0, cap: float = 120.0) -> float:
+    """Wait until `count()` has not grown for `still` seconds (the server has sent what it had); the
+    seconds waited."""
+    t0 = perf()
+    last, since = count(), perf()
+    while perf() - since < still and perf() - t0 < cap:
+        await asyncio.sleep(0.1)
+        now = count()
+        if now != last:
+            last, since = now, perf()
+    return perf() - t0
+
+
 async def drags(cfg: dict) -> dict:
     port = cfg["port"]
     t0 = perf()
@@ -259,7 +272,7 @@ async def drags(cfg: dict) -> dict:
             client.sent[(client.token_id, x)] = perf()  # type: ignore[attr-defined]
             client.send_text(b'{"type":"drag","token_id":%d,"x_position":%d,"y_position":1}' % (client.token_id, x))  # type: ignore[attr-defined]
             seq += 1
-    await asyncio.sleep(1.0)  # the last throttled positions go out at most 1/PER_SECOND later
+    drain = await quiet(lambda: len(shared["ages"]))  # a saturated server is still sending: count its work
     drag = meter.stop()
     drag_positions = seq
     ages = list(shared["ages"])
@@ -290,9 +303,11 @@ async def drags(cfg: dict) -> dict:
                     print(f"  [maps] move -> {status}: {answer[:200]!r}", file=sys.stderr, flush=True)
             i += len(conns)
 
+    for c in clients:
+        c.durable_seen = 0  # type: ignore[attr-defined]  # the replay after hello is not a move
     meter.start()
     await asyncio.gather(*(mover(conn, k) for k, conn in enumerate(conns)))
-    await asyncio.sleep(1.0)
+    await quiet(lambda: sum(c.durable_seen for c in clients))  # type: ignore[attr-defined]
     moved = meter.stop()
     durable_seen = sum(c.durable_seen for c in clients)  # type: ignore[attr-defined]
     for c in clients:
@@ -314,6 +329,7 @@ async def drags(cfg: dict) -> dict:
         "drag_age_ms": ms(ages),
         "drag_server_cpu_s": round(drag_cpu, 2),
         "drag_wall_s": round(drag["wall_s"], 2),
+        "drag_drain_s": round(drain, 2),
         "drag_gen_cpu_pct": drag["gen_cpu_pct"],
         "moves": done,
         "move_errors": errors,
