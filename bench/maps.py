@@ -115,7 +115,7 @@ class Api:
         )
 
 
-FIGHTER = {
+FIGHTER = {  # every benchmark's character (bench/run.py's set-up too)
     "class": "fighter",
     "alignment": "lawful",
     "strength": 13,

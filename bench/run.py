@@ -204,6 +204,8 @@ def setup_ours(server: Server, sessions: int) -> dict:
         "/api/auth/register.php", {"username": "bench_dm", "email": "bench_dm@example.com", "password": PASSWORD}
     )
     api.csrf = user["csrf_token"]
+    from maps import FIGHTER  # here, not at the top: maps needs the bench venv, which bootstrap() makes
+
     pairs = []
     for i in range(sessions):
         sid = api.post(
@@ -211,18 +213,7 @@ def setup_ours(server: Server, sessions: int) -> dict:
         )["session_id"]
         cid = api.post(
             "/api/character/create.php",
-            {
-                "character_name": f"Fighter {i}",
-                "class": "fighter",
-                "alignment": "lawful",
-                "strength": 13,
-                "dexterity": 12,
-                "constitution": 12,
-                "intelligence": 10,
-                "wisdom": 11,
-                "charisma": 10,
-                "session_id": sid,
-            },
+            {**FIGHTER, "character_name": f"Fighter {i}", "session_id": sid},
         )["character_id"]
         pairs.append((sid, cid))
     return {"cookie": api.cookie, "csrf": api.csrf, "sessions": pairs}
