@@ -306,3 +306,108 @@ CREATE TABLE IF NOT EXISTS assets (
 );
 CREATE INDEX IF NOT EXISTS assets_user ON assets (user_id, asset_type);
 CREATE INDEX IF NOT EXISTS assets_stored ON assets (stored_name);
+
+-- Webhooks (server/webhooks.py): endpoints a user registers; the secret signs each delivery.
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+    endpoint_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    event_types TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    disabled_reason TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_endpoints_user ON webhook_endpoints (user_id);
+
+-- The outbox (server/webhook_events.py): one row per event, written in the transaction of the change it
+-- describes; body is the exact JSON sent. One delivery per subscribed endpoint, written with it.
+CREATE TABLE IF NOT EXISTS webhook_events (
+    event_id TEXT PRIMARY KEY,
+    event_type TEXT NOT NULL,
+    user_id INTEGER,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+-- Times in epoch milliseconds. A delivery is claimed by setting lease_until (server/webhook_delivery.py).
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    delivery_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints (endpoint_id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL REFERENCES webhook_events (event_id) ON DELETE CASCADE,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_due_at BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    lease_until BIGINT NOT NULL DEFAULT 0,
+    leased_by TEXT,
+    last_status INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, delivery_id);
+
+CREATE TABLE IF NOT EXISTS webhook_attempts (
+    attempt_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id INTEGER NOT NULL REFERENCES webhook_deliveries (delivery_id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    duration_ms INTEGER NOT NULL,
+    response_excerpt TEXT NOT NULL DEFAULT '',
+    retry_in_ms BIGINT,
+    attempted_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_attempts_delivery ON webhook_attempts (delivery_id, attempt);
+
+-- Subscriptions (server/subscriptions.py): one per account; user_profiles.plan follows it.
+CREATE TABLE IF NOT EXISTS subscriptions (
+    user_id INTEGER PRIMARY KEY REFERENCES users (user_id) ON DELETE CASCADE,
+    plan TEXT NOT NULL,
+    status TEXT NOT NULL,
+    current_period_end TEXT,
+    stripe_customer_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS subscriptions_stripe_customer ON subscriptions (stripe_customer_id);
+
+-- Stripe events already applied (server/stripe_billing.py): Stripe may send one twice.
+CREATE TABLE IF NOT EXISTS stripe_events (
+    event_id TEXT PRIMARY KEY,
+    event_type TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+
+-- In-app notifications (server/notifications.py); at most 500 per user are kept.
+CREATE TABLE IF NOT EXISTS notifications (
+    notification_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    data TEXT NOT NULL,
+    read_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notifications_user ON notifications (user_id, notification_id);
+
+-- Password reset tokens (server/password_reset.py): only their SHA-256; single use, expiring (epoch s).
+CREATE TABLE IF NOT EXISTS password_resets (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL,
+    used_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS password_resets_user ON password_resets (user_id);
+
+-- Which notifications a user takes (server/notifications.py); no row: yes.
+CREATE TABLE IF NOT EXISTS notification_preferences (
+    user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    PRIMARY KEY (user_id, kind, channel)
+);

@@ -10,7 +10,7 @@ so players' screens follow), and its seats in other game sessions become `remove
 
 from __future__ import annotations
 
-from server import assets, clock, login_sessions
+from server import assets, clock, game_sessions, login_sessions
 from server.accounts import User
 from server.database import Database
 from server.errors import Invalid
@@ -60,6 +60,7 @@ async def _end_run_sessions(log: EventLog, user: User) -> None:
                 "session_status_changed",
                 {"session_id": row["session_id"], "old_status": current, "status": "completed"},
             )
+            await game_sessions.record_status_webhook(change.tx, row["session_id"], current)
 
 
 async def close(log: EventLog, settings: Settings, user: User, password: str) -> None:
@@ -75,6 +76,7 @@ async def close(log: EventLog, settings: Settings, user: User, password: str) ->
         await tx.execute("DELETE FROM login_sessions WHERE user_id = :uid", {"uid": user.user_id})
         await tx.execute("DELETE FROM api_keys WHERE user_id = :uid", {"uid": user.user_id})
         await tx.execute("DELETE FROM user_profiles WHERE user_id = :uid", {"uid": user.user_id})
+        await tx.execute("DELETE FROM subscriptions WHERE user_id = :uid", {"uid": user.user_id})
         await tx.execute(
             "UPDATE game_sessions SET campaign_id = NULL WHERE campaign_id IN "
             "(SELECT campaign_id FROM campaigns WHERE owner_user_id = :uid)",

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import TypedDict
 
-from server import clock
+from server import clock, webhook_events
 from server.database import Database, DuplicateRow, Row
 from server.errors import Invalid, Unauthenticated
 from server.passwords import hash_password, verify_password
@@ -101,6 +101,8 @@ async def create_user(
                     "now": clock.now_text(),
                 },
             )
+            user = {"id": user_id, "object": "user", "username": username, "email": email}
+            await webhook_events.record(tx, "user.created", user_id, {"user": user})
     except DuplicateRow:
         # Lost a race with a concurrent registration of the same name.
         raise Invalid(await _taken_fields(db, username, email) or {"username": "Username is already taken"}) from None

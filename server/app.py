@@ -23,11 +23,13 @@ from server.broadcast import Broadcast
 from server.channels.hub import Hub, SendLimits
 from server.database import Database
 from server.event_log import EventLog
+from server.mail import Mailer
 from server.metrics import Metrics
 from server.request_quota import RequestQuota
 from server.send_rate import SendRate
 from server.services import Services
 from server.settings import Settings
+from server.webhook_delivery import WebhookDelivery
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
 
@@ -60,7 +62,9 @@ def create_app(settings: Settings) -> Starlette:
         send_limits=SendLimits(settings.send_queue_limit, settings.send_queue_bytes, settings.send_stall_seconds),
     )
     send_rate = SendRate(settings.broadcast_url, settings.chat_per_second, settings.chat_per_minute)
-    services = Services(settings, db, event_log, hub, send_rate, metrics, RequestQuota(settings.broadcast_url))
+    webhook_delivery = WebhookDelivery(db, settings.webhooks)
+    mailer = Mailer(settings.mail)
+    services = Services(settings, db, event_log, hub, send_rate, metrics, RequestQuota(settings.broadcast_url), mailer)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -80,7 +84,10 @@ def create_app(settings: Settings) -> Starlette:
                 if settings.event_retention_days
                 else None
             )
+            webhook_delivery.start()
             yield
+            await webhook_delivery.stop()
+            await mailer.close()
             if pruning is not None:
                 pruning.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from server import clock
+from server import clock, webhook_events
 from server.accounts import User, find_by_username
 from server.database import Database, Transaction
 from server.errors import Forbidden, Invalid, NotFound, SubscriptionRequired
@@ -71,7 +71,9 @@ async def create(db: Database, owner: User, plan: Plan, fields: dict[str, Any]) 
             "INSERT INTO campaign_members (campaign_id, user_id, role, added_at) VALUES (:cid, :uid, 'owner', :now)",
             {"cid": campaign_id, "uid": owner.user_id, "now": now},
         )
-        return await get(tx, owner, campaign_id)
+        campaign = await get(tx, owner, campaign_id)
+        await webhook_events.record(tx, "campaign.created", owner.user_id, {"campaign": campaign})
+        return campaign
 
 
 async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:

@@ -278,6 +278,10 @@ class EventLog:
             heads.update((row["session_id"], int(row["event_head"] or 0)) for row in rows)
         return heads
 
+    async def notified(self, user_id: int, notification: dict[str, Any]) -> None:
+        """Offer a notification, already committed, to the user's open sockets on every process."""
+        await self.broadcast.publish(wire.CONTROL_CHANNEL, wire.Notify(user_id, notification))
+
     async def logged_out(self, user_id: int) -> None:
         """Tell every process that the user's login session ended, so their sockets close."""
         await self.broadcast.publish(wire.CONTROL_CHANNEL, wire.Logout(user_id))

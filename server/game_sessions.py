@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
-from server import campaigns, clock
+from server import campaigns, clock, notifications, webhook_events
 from server.accounts import User, find_by_username
-from server.database import Database
+from server.database import Database, Transaction
 from server.errors import BadRequest, Forbidden, Invalid, NotFound
 from server.event_log import EventLog, Viewer
+from server.mail import Mailer
 
 Role = Literal["dm", "player"]
 SESSION_COLUMNS = (
@@ -161,7 +162,11 @@ async def create(log: EventLog, dm: User, new: NewGameSession) -> CreatedGameSes
     }
 
 
-async def invite_player(log: EventLog, dm: User, session_id: int, username: str) -> Invited:
+async def invite_player(
+    log: EventLog, dm: User, session_id: int, username: str, mailer: Mailer | None = None
+) -> Invited:
+    """Invite a user to the game session; they are notified in the app (live on their sockets) and, with
+    `mailer`, by mail, each unless they turned that off."""
     await require_dm(log.db, session_id, dm)
     invitee = await find_by_username(log.db, username)
     if invitee is None:
@@ -194,6 +199,26 @@ async def invite_player(log: EventLog, dm: User, session_id: int, username: str)
         )
         await change.record(
             session_id, "player_invited", {"user_id": invitee.user_id, "username": invitee.username}, audience="dm"
+        )
+        title = await tx.fetch_val(
+            "SELECT session_title FROM game_sessions WHERE session_id = :sid", {"sid": session_id}
+        )
+        note = await notifications.record(
+            tx,
+            invitee.user_id,
+            "invitation",
+            f"{dm.username} invited you to {title}",
+            {"session_id": session_id, "session_title": title, "invited_by": dm.username},
+        )
+        by_mail = mailer is not None and await notifications.wants(tx, invitee.user_id, "invitation", "email")
+    if note is not None:
+        await log.notified(invitee.user_id, note)
+    if mailer is not None and by_mail:
+        mailer.send_later(
+            invitee.email,
+            f"{dm.username} invited you to {title}",
+            f"{dm.username} invited you to the game session {title} (#{session_id}).\n"
+            "Accept or decline it at the table.\n",
         )
     return {"session_id": session_id, "user_id": invitee.user_id, "username": invitee.username, "status": "invited"}
 
@@ -316,4 +341,24 @@ async def change_status(log: EventLog, dm: User, session_id: int, action: Litera
         await change.record(
             session_id, "session_status_changed", {"session_id": session_id, "old_status": current, "status": after}
         )
+        await record_status_webhook(tx, session_id, current)
     return {"session_id": session_id, "old_status": current, "status": after}
+
+
+async def record_status_webhook(tx: Transaction, session_id: int, old_status: str) -> None:
+    """The webhook event (session.started or session.ended) of the status change just written in `tx`."""
+    row = await tx.fetch_one(
+        "SELECT session_id, dm_user_id, campaign_id, session_title, status FROM game_sessions WHERE session_id = :sid",
+        {"sid": session_id},
+    )
+    assert row is not None
+    session = {
+        "id": session_id,
+        "object": "game_session",
+        "title": row["session_title"],
+        "campaign_id": row["campaign_id"],
+        "status": row["status"],
+        "old_status": old_status,
+    }
+    event_type: webhook_events.EventType = "session.started" if row["status"] == "active" else "session.ended"
+    await webhook_events.record(tx, event_type, row["dm_user_id"], {"session": session})

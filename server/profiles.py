@@ -6,9 +6,9 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
-from server import clock
+from server import clock, subscriptions, webhook_events
 from server.accounts import User
-from server.database import Database
+from server.database import Database, Transaction
 from server.errors import Invalid, NotFound
 from server.plans import PLAN_NAMES
 
@@ -34,7 +34,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def profile(db: Database, user: User) -> dict[str, Any]:
+async def profile(db: Database | Transaction, user: User) -> dict[str, Any]:
     row = await db.fetch_one(_PROFILE, {"uid": user.user_id})
     if row is None:
         raise NotFound("User not found")
@@ -82,11 +82,14 @@ async def update(db: Database, user: User, changes: dict[str, Any]) -> dict[str,
                     f"UPDATE user_profiles SET {column} = :value, updated_at = :now WHERE user_id = :uid",
                     {"value": changes[column], "now": clock.now_text(), "uid": user.user_id},
                 )
-    return await profile(db, user)
+        changed = await profile(tx, user)
+        await webhook_events.record(tx, "user.updated", user.user_id, {"user": changed})
+    return changed
 
 
 async def set_plan(db: Database, username: str, plan: str) -> User:
-    """Put the account on a plan (the host's command line)."""
+    """Put the account on a plan (the host's command line): an active subscription to it, with no paid
+    period, and its webhook event."""
     if plan not in PLAN_NAMES:
         raise Invalid({"plan": f"Plan must be one of: {', '.join(PLAN_NAMES)}"})
     row = await db.fetch_one(
@@ -96,9 +99,5 @@ async def set_plan(db: Database, username: str, plan: str) -> User:
     if row is None:
         raise NotFound("User not found")
     async with db.transaction() as tx:
-        await _ensure_row(tx, row["user_id"])
-        await tx.execute(
-            "UPDATE user_profiles SET plan = :plan, updated_at = :now WHERE user_id = :uid",
-            {"plan": plan, "now": clock.now_text(), "uid": row["user_id"]},
-        )
+        await subscriptions.change(tx, row["user_id"], plan)
     return User.from_row(row)

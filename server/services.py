@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from server.channels.hub import Hub
 from server.database import Database
 from server.event_log import EventLog
+from server.mail import Mailer
 from server.metrics import Metrics
 from server.request_quota import RequestQuota
 from server.send_rate import SendRate
@@ -26,6 +27,7 @@ class Services:
     send_rate: SendRate
     metrics: Metrics
     request_quota: RequestQuota  # the /v1 request limits of the plans
+    mailer: Mailer
     # SECRET_KEY, or the key kept in the database: known once the app has started (server/app.py).
     secret_key: str = ""
 

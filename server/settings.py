@@ -12,12 +12,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from server.plans import DEFAULT_PLANS, Plan
+from server.plans import DEFAULT_PLANS, PLAN_NAMES, Plan
 from server.send_rate import valid_rate
 
 
 class ConfigError(Exception):
     """A configuration value that cannot be used. The message names the variable."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The SMTP server mail goes through (server/mail.py)."""
+
+    host: str
+    port: int = 587
+    sender: str = "becmi-vtt@localhost"
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = True
+
+
+@dataclass(frozen=True)
+class WebhookPolicy:
+    """How webhooks are delivered (README, "Webhooks"). Times in seconds."""
+
+    # Hosts (names or IP addresses) a webhook URL may name although they resolve to private, loopback or
+    # link-local addresses, and may reach over plain http.
+    allowed_hosts: tuple[str, ...] = ()
+    retry_base: float = 30.0  # the first retry's delay; each next one doubles, with jitter
+    retry_max_delay: float = 3600.0
+    retry_for: float = 24 * 3600.0  # retries stop this long after the first attempt was due
+    timeout: float = 10.0
+    lease: float = 60.0  # a claimed delivery another process may take over after this long
+    poll_interval: float = 1.0
+    keep_days: int = 30  # finished deliveries, their attempts and events are deleted after this many days
 
 
 @dataclass(frozen=True)
@@ -44,6 +72,13 @@ class Settings:
     log_format: str = "text"  # or "json": one object per line
     # The plan table (server/plans.py); the first is the plan of accounts without one. Tests shrink quotas.
     plans: tuple[Plan, ...] = DEFAULT_PLANS
+    webhooks: WebhookPolicy = WebhookPolicy()
+    # Stripe (server/stripe_billing.py): without the webhook secret, billing through Stripe is off.
+    stripe_webhook_secret: str | None = None
+    stripe_prices: tuple[tuple[str, str], ...] = ()  # (Stripe price id, plan name)
+    mail: MailSettings | None = None  # None: no mail is sent
+    # Where users reach the server, for links in mail (password reset).
+    public_url: str = "http://localhost:8000"
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
@@ -108,6 +143,46 @@ def _log_format(raw: str) -> str:
     raise ConfigError(f"LOG_FORMAT must be text or json, got {raw!r}")
 
 
+def _webhooks(env: Mapping[str, str]) -> WebhookPolicy:
+    hosts = tuple(part.strip().lower() for part in env.get("WEBHOOK_ALLOWED_HOSTS", "").split(",") if part.strip())
+    timeout = _integer(env, "WEBHOOK_TIMEOUT", 10, 1, 60)
+    return WebhookPolicy(
+        allowed_hosts=hosts,
+        retry_base=_integer(env, "WEBHOOK_RETRY_BASE_MS", 30_000, 1, 3_600_000) / 1000,
+        retry_max_delay=_integer(env, "WEBHOOK_RETRY_MAX_DELAY", 3600, 1, 24 * 3600),
+        retry_for=_integer(env, "WEBHOOK_RETRY_FOR", 24 * 3600, 0, 30 * 24 * 3600),
+        timeout=timeout,
+        # Longer than a delivery can take, so a live process never loses its claim to another.
+        lease=_integer(env, "WEBHOOK_LEASE", max(60, 3 * timeout), timeout + 1, 24 * 3600),
+        poll_interval=_integer(env, "WEBHOOK_POLL_MS", 1000, 10, 60_000) / 1000,
+        keep_days=_integer(env, "WEBHOOK_KEEP_DAYS", 30, 0, 3650),
+    )
+
+
+def _stripe_prices(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in (part.strip() for part in raw.split(",") if part.strip()):
+        price, _, plan = item.partition("=")
+        if not price.strip() or plan.strip() not in PLAN_NAMES:
+            raise ConfigError(f"STRIPE_PRICES must list price_id=plan with plans of {', '.join(PLAN_NAMES)}")
+        pairs.append((price.strip(), plan.strip()))
+    return tuple(pairs)
+
+
+def _mail(env: Mapping[str, str]) -> MailSettings | None:
+    host = env.get("SMTP_HOST", "").strip()
+    if not host:
+        return None
+    return MailSettings(
+        host=host,
+        port=_integer(env, "SMTP_PORT", 587, 1, 65535),
+        sender=env.get("MAIL_FROM", "").strip() or MailSettings.sender,
+        username=env.get("SMTP_USERNAME", "").strip() or None,
+        password=env.get("SMTP_PASSWORD") or None,
+        starttls=not env.get("SMTP_STARTTLS", "").strip() or _boolean(env, "SMTP_STARTTLS"),
+    )
+
+
 def from_environment(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     secret = env.get("SECRET_KEY") or None
@@ -134,4 +209,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         connection_rate=_rate(env.get("CONNECTION_RATE", "").strip() or Settings.connection_rate),
         event_retention_days=_integer(env, "EVENT_RETENTION_DAYS", 0, 0, 36_500),
         log_format=_log_format(env.get("LOG_FORMAT", "").strip().lower()),
+        webhooks=_webhooks(env),
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", "").strip() or None,
+        stripe_prices=_stripe_prices(env.get("STRIPE_PRICES", "")),
+        mail=_mail(env),
+        public_url=(env.get("PUBLIC_URL", "").strip() or Settings.public_url).rstrip("/"),
     )

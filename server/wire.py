@@ -81,7 +81,15 @@ class Ephemeral:
     event_data: dict[str, Any]
 
 
-Message = Events | PresenceAnnounce | PresenceQuery | Logout | Ephemeral
+@dataclass(frozen=True)
+class Notify:
+    """A notification for the user (server/notifications.py): every process offers it to their sockets."""
+
+    user_id: int
+    notification: dict[str, Any]
+
+
+Message = Events | PresenceAnnounce | PresenceQuery | Logout | Ephemeral | Notify
 
 
 def session_channel(session_id: int) -> str:
@@ -135,6 +143,8 @@ def encode(message: Message) -> str:
         return codec.dumps_text({"kind": "presence_query", "process": message.process})
     if isinstance(message, Ephemeral):
         return codec.dumps_text({"kind": "ephemeral", **dataclasses.asdict(message)})
+    if isinstance(message, Notify):
+        return codec.dumps_text({"kind": "notify", "user_id": message.user_id, "notification": message.notification})
     return codec.dumps_text({"kind": "logout", "user_id": message.user_id})
 
 
@@ -166,6 +176,8 @@ def decode(text: str) -> Message:
             str(value["event_type"]),
             dict(value["event_data"]),
         )
+    if kind == "notify":
+        return Notify(int(value["user_id"]), dict(value["notification"]))
     raise ValueError(f"unknown broadcast message kind {kind!r}")
 
 

@@ -491,3 +491,100 @@ async def upload_map(
         files={"image": (filename, content, "application/octet-stream")},
         data={"session_id": str(session_id), "map_name": map_name},
     )
+
+
+class WebhookReceiver:
+    """A real HTTP server that takes webhooks as a customer's would: it checks each signature with the
+    endpoint's secret (once `secret` is set), answers 503 to the first `fail_first` attempts of each event
+    id (or whatever `answer` returns), and keeps every request and the de-duplicated event ids."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        import time
+
+        self.fail_first = fail_first
+        self.secret: str | None = None
+        self.requests: list[dict[str, Any]] = []  # arrival time, headers, body, verified
+        self.seen: dict[str, int] = {}  # event id -> attempts received
+        self.delivered: dict[str, dict[str, Any]] = {}  # event id -> payload, once, as a de-duplicating store
+        self.answer: Any = None  # optional: request dict -> status code
+        self._changed = asyncio.Condition()
+        self._release = asyncio.Event()
+        self._server: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._clock = time.time
+
+    async def _app(self, scope: Any, receive: Any, send: Any) -> None:
+        import json
+
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+        request = {"at": self._clock(), "headers": headers, "body": body, "path": scope["path"]}
+        request["verified"] = self.secret is not None and verify_signature(
+            self.secret, headers.get("vtt-signature", ""), body
+        )
+        payload = json.loads(body)
+        request["payload"] = payload
+        self.requests.append(request)
+        event_id = payload["id"]
+        self.seen[event_id] = self.seen.get(event_id, 0) + 1
+        status = self.answer(request) if self.answer else (503 if self.seen[event_id] <= self.fail_first else 200)
+        if status is not None and 200 <= status < 300:
+            self.delivered.setdefault(event_id, payload)
+        async with self._changed:
+            self._changed.notify_all()
+        if status is None:  # hold the request until the receiver stops (the sender may die meanwhile)
+            await self._release.wait()
+            status = 503
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": f"answer {status}".encode()})
+
+    async def wait_for(self, condition: Any, timeout: float = 30.0) -> None:
+        """Wait until condition() holds (checked at each request)."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(condition)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    async def __aenter__(self) -> WebhookReceiver:
+        import uvicorn
+
+        self.port = free_port()
+        config = uvicorn.Config(
+            self._app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", interface="asgi3"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        async with asyncio.timeout(20):
+            while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+                await asyncio.sleep(0.01)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._release.set()
+        self._server.should_exit = True
+        self._server.force_exit = True
+        assert self._task is not None
+        async with asyncio.timeout(20):
+            await self._task
+
+
+def verify_signature(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
+    """The receiver's check, exactly as README ("Webhooks: verifying a signature") documents it."""
+    import hashlib
+    import hmac
+    import time
+
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    timestamp = int(parts.get("t", "0"))
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    fresh = abs(time.time() - timestamp) <= tolerance
+    return fresh and hmac.compare_digest(expected, parts.get("v1", ""))

@@ -64,7 +64,10 @@ async def create(request: Request) -> Response:
 async def invite_player(request: Request) -> Response:
     login = await authenticated(request)
     body = await json_body(request, Invitation)
-    result = await game_sessions.invite_player(services(request).event_log, login.user, body.session_id, body.username)
+    found = services(request)
+    result = await game_sessions.invite_player(
+        found.event_log, login.user, body.session_id, body.username, found.mailer
+    )
     return success(result, "Player invited successfully")
 
 

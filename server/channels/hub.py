@@ -334,6 +334,11 @@ class Hub:
                 await self._fan_out_ephemeral(channel, message)
         elif isinstance(message, wire.Logout):
             self._close_user(message.user_id, wire.CLOSE_LOGGED_OUT, "logged out")
+        elif isinstance(message, wire.Notify):
+            frame = wire.frame("notification", notification=message.notification)
+            for subscriber in self._subscribers():
+                if subscriber.viewer.user_id == message.user_id and subscriber.kind == "socket":
+                    subscriber.offer(frame)
 
     async def _drain(self, channel: SessionChannel) -> None:
         """Dispatch pending events in event_id order, reading any missing ones from the log. Hold channel.lock."""

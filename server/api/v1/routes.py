@@ -11,13 +11,25 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from server import assets as asset_rules
-from server.api.endpoint import Endpoint, Handler, _get
+from server.api.endpoint import Endpoint, Handler, _get, _post
 from server.api.pagination import PageQuery
-from server.api.v1 import api_keys, assets, auth, campaigns, users
+from server.api.v1 import (
+    api_keys,
+    assets,
+    auth,
+    billing,
+    campaigns,
+    notifications,
+    password_reset,
+    subscription,
+    users,
+    webhooks,
+)
 from server.api.v1.quota import QuotaMiddleware
 from server.api.v1.responses import V1_EXCEPTION_HANDLERS
 
 _AUTH, _USERS, _KEYS, _CAMPAIGNS, _ASSETS = "v1 Auth", "v1 Users", "v1 API keys", "v1 Campaigns", "v1 Assets"
+_WEBHOOKS, _NOTIFICATIONS, _BILLING = "v1 Webhooks", "v1 Notifications", "v1 Billing"
 _NOT_FOUND = (404,)
 
 
@@ -133,11 +145,128 @@ V1_ENDPOINTS: list[Endpoint] = [
     _v1("GET", "/assets", assets.list_assets, "Your assets", _ASSETS, query=assets.AssetQuery),
     _v1("GET", "/assets/{asset_id}", assets.get, "An asset", _ASSETS, errors=_NOT_FOUND),
     _v1("DELETE", "/assets/{asset_id}", assets.delete, "Delete an asset", _ASSETS, status=204, errors=_NOT_FOUND),
+    _v1(
+        "POST",
+        "/auth/password-reset",
+        password_reset.request_reset,
+        "Ask for a password reset token by mail (the same answer for any address)",
+        _AUTH,
+        body=password_reset.ResetRequest,
+        login=False,
+        status=202,
+        errors=(429,),
+    ),
+    _v1(
+        "POST",
+        "/auth/password-reset/confirm",
+        password_reset.confirm,
+        "Set a new password with a reset token",
+        _AUTH,
+        body=password_reset.ResetConfirmation,
+        login=False,
+        status=204,
+        errors=(429,),
+    ),
+    _v1("GET", "/subscription", subscription.get, "Your subscription", _BILLING),
+    _v1(
+        "GET",
+        "/notifications",
+        notifications.list_notifications,
+        "Your notifications",
+        _NOTIFICATIONS,
+        query=notifications.NotificationQuery,
+    ),
+    _v1("POST", "/notifications/read", notifications.mark_all_read, "Mark all read", _NOTIFICATIONS),
+    _v1(
+        "GET", "/notifications/preferences", notifications.preferences, "Your notification preferences", _NOTIFICATIONS
+    ),
+    _v1(
+        "PATCH",
+        "/notifications/preferences",
+        notifications.update_preferences,
+        "Change your notification preferences",
+        _NOTIFICATIONS,
+        body=notifications.PreferenceChanges,
+    ),
+    _v1(
+        "POST",
+        "/notifications/{notification_id}/read",
+        notifications.mark_read,
+        "Mark a notification read",
+        _NOTIFICATIONS,
+        errors=_NOT_FOUND,
+    ),
+    _v1(
+        "POST",
+        "/webhooks",
+        webhooks.create,
+        "Create a webhook endpoint (its secret is shown once)",
+        _WEBHOOKS,
+        body=webhooks.NewWebhook,
+        status=201,
+    ),
+    _v1("GET", "/webhooks", webhooks.list_webhooks, "Your webhook endpoints", _WEBHOOKS, query=PageQuery),
+    _v1("GET", "/webhooks/{webhook_id}", webhooks.get, "A webhook endpoint", _WEBHOOKS, errors=_NOT_FOUND),
+    _v1(
+        "PATCH",
+        "/webhooks/{webhook_id}",
+        webhooks.update,
+        "Change a webhook endpoint",
+        _WEBHOOKS,
+        body=webhooks.WebhookChanges,
+        errors=_NOT_FOUND,
+    ),
+    _v1(
+        "DELETE",
+        "/webhooks/{webhook_id}",
+        webhooks.delete,
+        "Delete a webhook endpoint and its log",
+        _WEBHOOKS,
+        status=204,
+        errors=_NOT_FOUND,
+    ),
+    _v1(
+        "GET",
+        "/webhooks/{webhook_id}/deliveries",
+        webhooks.list_deliveries,
+        "A webhook endpoint's delivery log",
+        _WEBHOOKS,
+        query=PageQuery,
+        errors=_NOT_FOUND,
+    ),
+    _v1(
+        "POST",
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+        webhooks.redeliver,
+        "Send a delivery again",
+        _WEBHOOKS,
+        status=202,
+        errors=_NOT_FOUND,
+    ),
+    _v1(
+        "POST",
+        "/webhooks/{webhook_id}/ping",
+        webhooks.ping,
+        "Send a webhook.ping event to this endpoint",
+        _WEBHOOKS,
+        status=202,
+        errors=_NOT_FOUND,
+    ),
 ]
 
 # Outside /v1: the bytes of assets, public, cacheable for ever, named by their content hash.
 V1_ROOT_ENDPOINTS: list[Endpoint] = [
     _get("/assets/{name}", assets.serve, "An asset's bytes", _ASSETS, login=False, errors=_NOT_FOUND, media_type="*/*"),
+    # Stripe's events: Stripe is no user with a request quota. 404 unless STRIPE_WEBHOOK_SECRET is set.
+    _post(
+        "/billing/stripe-webhook",
+        billing.stripe_webhook,
+        "Stripe's subscription events (signed by Stripe)",
+        _BILLING,
+        login=False,
+        enveloped=False,
+        errors=(404,),
+    ),
 ]
 
 

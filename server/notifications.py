@@ -1,0 +1,124 @@
+"""In-app notifications: stored per user, listed and marked read through /v1/notifications, and offered
+live to the user's open sockets (a `notification` frame) once the change that made them has committed.
+
+`record(tx, ...)` writes one inside the transaction of the change it is about; the caller hands the
+result to `EventLog.notified` after the commit, which offers it to the user's sockets on every process.
+A user keeps at most MAX_KEPT notifications: the oldest go first.
+
+Kinds: `invitation` (invited to a game session), `webhook_disabled` (an endpoint of theirs stopped
+receiving: 410, or failing for the whole retry period)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from server import clock, codec
+from server.accounts import User
+from server.database import Database, Transaction
+from server.errors import NotFound
+
+Kind = Literal["invitation", "webhook_disabled"]
+KINDS: tuple[Kind, ...] = ("invitation", "webhook_disabled")
+Channel = Literal["in_app", "email"]
+CHANNELS: tuple[Channel, ...] = ("in_app", "email")
+MAX_KEPT = 500
+_COLUMNS = "notification_id, kind, title, data, read_at, created_at"
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["notification_id"],
+        "object": "notification",
+        "kind": row["kind"],
+        "title": row["title"],
+        "data": codec.loads(row["data"]),
+        "read": row["read_at"] is not None,
+        "read_at": clock.iso(row["read_at"]),
+        "created_at": clock.iso(row["created_at"]),
+    }
+
+
+async def wants(db: Database | Transaction, user_id: int, kind: Kind, channel: Channel) -> bool:
+    """Whether the user takes notifications of this kind on this channel (yes, unless they said no)."""
+    enabled = await db.fetch_val(
+        "SELECT enabled FROM notification_preferences WHERE user_id = :uid AND kind = :kind AND channel = :channel",
+        {"uid": user_id, "kind": kind, "channel": channel},
+    )
+    return enabled is None or bool(enabled)
+
+
+async def preferences(db: Database, user: User) -> dict[str, dict[str, bool]]:
+    """Every kind and channel with whether the user takes it."""
+    rows = await db.fetch_all(
+        "SELECT kind, channel, enabled FROM notification_preferences WHERE user_id = :uid", {"uid": user.user_id}
+    )
+    chosen = {(row["kind"], row["channel"]): bool(row["enabled"]) for row in rows}
+    return {kind: {channel: chosen.get((kind, channel), True) for channel in CHANNELS} for kind in KINDS}
+
+
+async def set_preferences(db: Database, user: User, changes: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:
+    """Change some kinds and channels (the request model bounds the names); the rest stay."""
+    async with db.transaction() as tx:
+        for kind, channels in changes.items():
+            for channel, enabled in channels.items():
+                await tx.execute(
+                    "INSERT INTO notification_preferences (user_id, kind, channel, enabled) VALUES "
+                    "(:uid, :kind, :channel, :enabled) ON CONFLICT (user_id, kind, channel) DO UPDATE "
+                    "SET enabled = :enabled",
+                    {"uid": user.user_id, "kind": kind, "channel": channel, "enabled": int(enabled)},
+                )
+    return await preferences(db, user)
+
+
+async def record(tx: Transaction, user_id: int, kind: Kind, title: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """Store a notification for `user_id` in `tx`; returns it as the API shows it, or None when the user
+    turned this kind off in the app."""
+    if not await wants(tx, user_id, kind, "in_app"):
+        return None
+    row = await tx.fetch_one(
+        "INSERT INTO notifications (user_id, kind, title, data, created_at) VALUES (:uid, :kind, :title, :data, :now) "
+        f"RETURNING {_COLUMNS}",
+        {"uid": user_id, "kind": kind, "title": title[:200], "data": codec.dumps_text(data), "now": clock.now_text()},
+    )
+    assert row is not None
+    await tx.execute(
+        "DELETE FROM notifications WHERE user_id = :uid AND notification_id <= "
+        "(SELECT notification_id FROM notifications WHERE user_id = :uid ORDER BY notification_id DESC "
+        "LIMIT 1 OFFSET :kept)",
+        {"uid": user_id, "kept": MAX_KEPT},
+    )
+    return _public(row)
+
+
+async def list_for(
+    db: Database, user: User, unread_only: bool, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The user's notifications, newest first (only the unread ones, if asked)."""
+    where = "user_id = :uid" + (" AND read_at IS NULL" if unread_only else "")
+    rows = await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM notifications WHERE {where} ORDER BY notification_id DESC LIMIT :limit OFFSET :offset",
+        {"uid": user.user_id, "limit": limit, "offset": offset},
+    )
+    total = await db.fetch_val(f"SELECT count(*) FROM notifications WHERE {where}", {"uid": user.user_id})
+    return [_public(row) for row in rows], total
+
+
+async def mark_read(db: Database, user: User, notification_id: int | None) -> int:
+    """Mark one of the user's notifications read (NotFound for another's), or all of them when None;
+    returns how many were unread."""
+    values: dict[str, Any] = {"uid": user.user_id, "now": clock.now_text()}
+    where = "user_id = :uid AND read_at IS NULL"
+    if notification_id is not None:
+        exists = await db.fetch_val(
+            "SELECT count(*) FROM notifications WHERE notification_id = :id AND user_id = :uid",
+            {"id": notification_id, "uid": user.user_id},
+        )
+        if not exists:
+            raise NotFound("Notification not found")
+        where += " AND notification_id = :id"
+        values["id"] = notification_id
+    async with db.transaction() as tx:
+        rows = await tx.fetch_all(
+            f"UPDATE notifications SET read_at = :now WHERE {where} RETURNING notification_id", values
+        )
+    return len(rows)
