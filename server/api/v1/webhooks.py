@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,11 +26,20 @@ class NewWebhook(Body):
     enabled: bool = Field(default=True, title="Enabled")
 
 
+def _absent_when_omitted(schema: dict[str, Any]) -> None:
+    """An omitted field is left as it is, so the document names no default for it."""
+    schema.pop("default", None)
+
+
 class WebhookChanges(Body):
-    url: str = Field(default="", title="URL", min_length=1, max_length=MAX_URL)
-    events: list[EventType] = Field(default=[], title="Events", min_length=1, max_length=len(EVENT_TYPES))
-    description: str = Field(default="", title="Description", max_length=500)
-    enabled: bool = Field(default=True, title="Enabled")
+    """Only the fields given change."""
+
+    url: str = Field(default="", title="URL", min_length=1, max_length=MAX_URL, json_schema_extra=_absent_when_omitted)
+    events: list[EventType] = Field(
+        default=[], title="Events", min_length=1, max_length=len(EVENT_TYPES), json_schema_extra=_absent_when_omitted
+    )
+    description: str = Field(default="", title="Description", max_length=500, json_schema_extra=_absent_when_omitted)
+    enabled: bool = Field(default=True, title="Enabled", json_schema_extra=_absent_when_omitted)
 
 
 async def create(request: Request) -> Response:
