@@ -60,12 +60,12 @@ async def test_a_signed_subscription_update_changes_the_plan_once_and_a_badly_si
         receiver.secret = made.json()["secret"]
         payload = _event("evt_stripe_1", account.user_id, "price_premium")
         for headers in (_signed(payload, "whsec_wrong"), _signed(payload, at=int(time.time()) - 3600), {}):
-            refused = await stripe.post("/billing/stripe-webhook", content=payload, headers=headers)
+            refused = await stripe.post("/v1/billing/stripe-webhook", content=payload, headers=headers)
             assert refused.status_code == 400, refused.text
         assert (await account.api.get("/v1/subscription")).json()["plan"] == "free"
-        applied = await stripe.post("/billing/stripe-webhook", content=payload, headers=_signed(payload))
+        applied = await stripe.post("/v1/billing/stripe-webhook", content=payload, headers=_signed(payload))
         assert applied.status_code == 200 and applied.json()["result"] == "applied"
-        again = await stripe.post("/billing/stripe-webhook", content=payload, headers=_signed(payload))
+        again = await stripe.post("/v1/billing/stripe-webhook", content=payload, headers=_signed(payload))
         assert again.json()["result"] == "duplicate"
         await receiver.wait_for(lambda: len(receiver.delivered) == 1)
     subscription = (await account.api.get("/v1/subscription")).json()
@@ -80,11 +80,12 @@ async def test_past_due_keeps_the_plan_and_cancellation_returns_to_free(server, 
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as stripe:
         for event_id, status, kind in (("evt_a", "active", "created"), ("evt_b", "past_due", "updated")):
             payload = _event(event_id, account.user_id, "price_basic", status, kind)
-            assert (await stripe.post("/billing/stripe-webhook", content=payload, headers=_signed(payload))).is_success
+            answer = await stripe.post("/v1/billing/stripe-webhook", content=payload, headers=_signed(payload))
+            assert answer.is_success
         past_due = (await account.api.get("/v1/subscription")).json()
         assert (past_due["plan"], past_due["status"]) == ("basic", "past_due")
         assert (await account.api.get("/v1/users/me")).json()["plan"] == "basic"
         payload = _event("evt_c", 0, "price_basic", "canceled", "deleted")  # found by its Stripe customer
-        assert (await stripe.post("/billing/stripe-webhook", content=payload, headers=_signed(payload))).is_success
+        assert (await stripe.post("/v1/billing/stripe-webhook", content=payload, headers=_signed(payload))).is_success
     assert (await account.api.get("/v1/subscription")).json()["status"] == "canceled"
     assert (await account.api.get("/v1/users/me")).json()["plan"] == "free"

@@ -56,7 +56,9 @@ async def test_set_plan_changes_the_subscription_and_the_plan_and_emits_created_
 
 async def test_without_stripe_configured_its_webhook_path_is_404(server):
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as stripe:
-        answer = await stripe.post("/billing/stripe-webhook", content=b"{}", headers={"Stripe-Signature": "t=1,v1=0"})
+        answer = await stripe.post(
+            "/v1/billing/stripe-webhook", content=b"{}", headers={"Stripe-Signature": "t=1,v1=0"}
+        )
     assert answer.status_code == 404
 
 

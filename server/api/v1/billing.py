@@ -1,5 +1,5 @@
-"""Stripe's webhook: POST /billing/stripe-webhook, outside /v1 (Stripe is not a user with a request
-quota). 404 unless STRIPE_WEBHOOK_SECRET is set; 400 when the signature does not verify."""
+"""Stripe's webhook: POST /v1/billing/stripe-webhook (without credentials, so no request quota counts
+it). 404 unless STRIPE_WEBHOOK_SECRET is set; 400 when the signature does not verify."""
 
 from __future__ import annotations
 

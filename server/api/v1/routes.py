@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from server import assets as asset_rules
-from server.api.endpoint import Endpoint, Handler, _get, _post
+from server.api.endpoint import Endpoint, Handler, _get
 from server.api.pagination import PageQuery
 from server.api.v1 import (
     api_keys,
@@ -168,6 +168,16 @@ V1_ENDPOINTS: list[Endpoint] = [
         errors=(429,),
     ),
     _v1("GET", "/subscription", subscription.get, "Your subscription", _BILLING),
+    # Stripe's events (requests without credentials count against no quota). 404 unless configured.
+    _v1(
+        "POST",
+        "/billing/stripe-webhook",
+        billing.stripe_webhook,
+        "Stripe's subscription events (signed by Stripe)",
+        _BILLING,
+        login=False,
+        errors=(404,),
+    ),
     _v1(
         "GET",
         "/notifications",
@@ -257,16 +267,6 @@ V1_ENDPOINTS: list[Endpoint] = [
 # Outside /v1: the bytes of assets, public, cacheable for ever, named by their content hash.
 V1_ROOT_ENDPOINTS: list[Endpoint] = [
     _get("/assets/{name}", assets.serve, "An asset's bytes", _ASSETS, login=False, errors=_NOT_FOUND, media_type="*/*"),
-    # Stripe's events: Stripe is no user with a request quota. 404 unless STRIPE_WEBHOOK_SECRET is set.
-    _post(
-        "/billing/stripe-webhook",
-        billing.stripe_webhook,
-        "Stripe's subscription events (signed by Stripe)",
-        _BILLING,
-        login=False,
-        enveloped=False,
-        errors=(404,),
-    ),
 ]
 
 
