@@ -201,7 +201,9 @@ def _request_body(schemas: _Schemas, endpoint: Endpoint) -> dict[str, Any] | Non
         return {"required": True, "content": {"multipart/form-data": {"schema": form}}}
     if endpoint.body is None:
         return None
-    return {"required": True, "content": {"application/json": {"schema": schemas.ref(endpoint.body)}}}
+    # An empty body reads as {} (server/api/requests.py): it is optional where every field is.
+    required = any(field.is_required() for field in endpoint.body.model_fields.values())
+    return {"required": required, "content": {"application/json": {"schema": schemas.ref(endpoint.body)}}}
 
 
 _QUOTA_HEADERS = {
