@@ -250,12 +250,6 @@ async def delete_all(db: Database, upload_dir: Path, user: User) -> None:
     await _forget(db, upload_dir, "user_id = :uid", {"uid": user.user_id})
 
 
-async def stored_file(upload_dir: Path, name: str) -> tuple[Path, str] | None:
-    """The stored file and its Content-Type, or None for a name we never hand out or a missing file."""
-    match = STORED_NAME.match(name)
-    if match is None:
-        return None
-    path = asset_dir(upload_dir) / name
-    if not await asyncio.to_thread(path.is_file):
-        return None
-    return path, _BY_EXTENSION[match.group(1)].content_type
+async def stored_file(upload_dir: Path, name: str) -> tuple[Path, str]:
+    content_types = {extension: kind.content_type for extension, kind in _BY_EXTENSION.items()}
+    return await uploads.stored_file(asset_dir(upload_dir), name, STORED_NAME, content_types, "Asset not found")

@@ -10,7 +10,7 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from server import clock
 from server.accounts import User
 from server.database import Database
-from server.errors import Invalid, TooLarge
+from server.errors import Invalid, NotFound, TooLarge
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 FORUM_FOLDER = "forum"
@@ -182,12 +182,18 @@ async def store_forum_image(
     return {"url": URL_PREFIX + stored_name, "filename": stored_name}
 
 
-async def forum_image(upload_dir: Path, name: str) -> tuple[Path, str] | None:
-    """The stored file and its Content-Type, or None for a name we never hand out or a missing file."""
-    match = STORED_NAME.match(name)
-    if match is None:
-        return None
-    path = forum_dir(upload_dir) / name
-    if not await asyncio.to_thread(path.is_file):
-        return None
-    return path, _BY_STORED_EXTENSION[match.group(1)].content_type
+async def stored_file(
+    folder: Path, name: str, pattern: re.Pattern[str], content_types: Mapping[str, str], missing: str
+) -> tuple[Path, str]:
+    """A file we stored in `folder` and its Content-Type; NotFound(missing) for a name we never hand out
+    (`pattern`'s first group is the extension) or a file that is gone."""
+    match = pattern.match(name)
+    path = folder / name
+    if match is None or not await asyncio.to_thread(path.is_file):
+        raise NotFound(missing)
+    return path, content_types[match.group(1)]
+
+
+async def forum_image(upload_dir: Path, name: str) -> tuple[Path, str]:
+    content_types = {extension: image_type.content_type for extension, image_type in _BY_STORED_EXTENSION.items()}
+    return await stored_file(forum_dir(upload_dir), name, STORED_NAME, content_types, "Image not found")

@@ -16,7 +16,7 @@ from server.api import multipart
 from server.api.envelope import success
 from server.api.requests import authenticated
 from server.database import MAX_INTEGER
-from server.errors import Invalid, NotFound
+from server.errors import Invalid
 from server.services import services
 from server.settings import Settings
 
@@ -53,8 +53,5 @@ async def upload_image(request: Request) -> Response:
 
 async def serve_image(request: Request) -> Response:
     settings: Settings = services(request).settings
-    found = await uploads.forum_image(settings.upload_dir, request.path_params["name"])
-    if found is None:
-        raise NotFound("Image not found")
-    path, content_type = found
+    path, content_type = await uploads.forum_image(settings.upload_dir, request.path_params["name"])
     return FileResponse(path, media_type=content_type, headers=IMAGE_HEADERS)

@@ -17,7 +17,7 @@ from server.api.pagination import PageQuery
 from server.api.requests import authenticated, query
 from server.api.v1.paths import path_id
 from server.api.v1.responses import created, listing, no_content, ok
-from server.errors import Invalid, NotFound
+from server.errors import Invalid
 from server.services import services
 from server.settings import Settings
 
@@ -88,8 +88,5 @@ async def delete(request: Request) -> Response:
 
 async def serve(request: Request) -> Response:
     settings: Settings = services(request).settings
-    found = await assets.stored_file(settings.upload_dir, request.path_params["name"])
-    if found is None:
-        raise NotFound("Asset not found")
-    path, content_type = found
+    path, content_type = await assets.stored_file(settings.upload_dir, request.path_params["name"])
     return FileResponse(path, media_type=content_type, headers=SERVED_HEADERS)
