@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from server import clock, webhook_events
-from server.database import Database, DuplicateRow, Row
+from server.database import Database, DuplicateRow, Row, Transaction
 from server.errors import Invalid, Unauthenticated
 from server.passwords import hash_password, verify_password
 
@@ -128,3 +128,10 @@ async def find_by_username(db: Database, username: str) -> User | None:
         {"username": username},
     )
     return None if row is None else User.from_row(row)
+
+
+async def hold(tx: Transaction, user: User) -> None:
+    """Hold the user's row for the rest of the transaction (PostgreSQL; SQLite runs one write transaction
+    at a time anyway), so two concurrent creations of one user's things cannot both pass a per-user count."""
+    if tx.dialect == "postgresql":
+        await tx.execute("SELECT user_id FROM users WHERE user_id = :uid FOR UPDATE", {"uid": user.user_id})

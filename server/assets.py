@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from server import clock, uploads
+from server import accounts, clock, uploads
 from server.accounts import User
 from server.database import Database
 from server.errors import Invalid, NotFound, SubscriptionRequired, TooLarge
@@ -153,9 +153,7 @@ async def store(
     stored_name = f"{digest}.{kind.extension}"
     final_path = incoming.directory / stored_name
     async with db.transaction() as tx:
-        if tx.dialect == "postgresql":
-            # Concurrent uploads of one user must not both pass the quota.
-            await tx.execute("SELECT user_id FROM users WHERE user_id = :uid FOR UPDATE", {"uid": user.user_id})
+        await accounts.hold(tx, user)
         usage = await tx.fetch_one(
             "SELECT count(*) AS count, COALESCE(sum(size_bytes), 0) AS used FROM assets WHERE user_id = :uid",
             {"uid": user.user_id},

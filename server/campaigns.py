@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from server import clock, webhook_events
+from server import accounts, clock, webhook_events
 from server.accounts import User, find_by_username
 from server.database import Database, Transaction
 from server.errors import Forbidden, Invalid, NotFound, SubscriptionRequired
@@ -53,9 +53,7 @@ async def _require_owner(db: Database | Transaction, user: User, campaign_id: in
 
 async def create(db: Database, owner: User, plan: Plan, fields: dict[str, Any]) -> dict[str, Any]:
     async with db.transaction() as tx:
-        if tx.dialect == "postgresql":
-            # Two concurrent creations must not both pass the plan's count.
-            await tx.execute("SELECT user_id FROM users WHERE user_id = :uid FOR UPDATE", {"uid": owner.user_id})
+        await accounts.hold(tx, owner)
         owned = await tx.fetch_val("SELECT count(*) FROM campaigns WHERE owner_user_id = :uid", {"uid": owner.user_id})
         if owned >= plan.campaigns:
             raise SubscriptionRequired(

@@ -6,7 +6,7 @@ import random
 from dataclasses import astuple, dataclass
 from typing import Any, Literal, TypedDict
 
-from server import clock
+from server import accounts, clock
 from server.accounts import User
 from server.database import Database, Row, Transaction
 from server.errors import Conflict, Forbidden, Invalid, NotFound
@@ -19,6 +19,7 @@ ClassName = Literal["fighter", "cleric", "magic_user", "thief", "dwarf", "elf", 
 Alignment = Literal["lawful", "neutral", "chaotic"]
 ABILITIES = ("strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma")
 MIN_ABILITY, MAX_ABILITY = 3, 18  # scores are rolled on 3d6
+MAX_CHARACTERS_PER_USER = 200
 CHARACTER_COLUMNS = (
     "character_id, user_id, session_id, character_name, class, alignment, level, experience_points, "
     "current_hp, max_hp, strength, dexterity, constitution, intelligence, wisdom, charisma, created_at, updated_at"
@@ -126,6 +127,12 @@ async def create(log: EventLog, owner: User, new: NewCharacter) -> CreatedCharac
     max_hp = classes.first_level_hp(new.character_class, new.abilities.constitution, _rng)
     now = clock.now_text()
     async with log.change(new.session_id) as change:
+        await accounts.hold(change.tx, owner)
+        owned = await change.tx.fetch_val(
+            "SELECT count(*) FROM characters WHERE user_id = :uid", {"uid": owner.user_id}
+        )
+        if owned >= MAX_CHARACTERS_PER_USER:
+            raise Conflict(f"A player may have at most {MAX_CHARACTERS_PER_USER} characters")
         character_id = await change.tx.fetch_val(
             "INSERT INTO characters (user_id, session_id, character_name, class, alignment, level, "
             "experience_points, current_hp, max_hp, strength, dexterity, constitution, intelligence, wisdom, "

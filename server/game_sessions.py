@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
-from server import campaigns, clock, notifications, webhook_events
+from server import accounts, campaigns, clock, notifications, webhook_events
 from server.accounts import User, find_by_username
 from server.database import Database, Transaction
-from server.errors import BadRequest, Forbidden, Invalid, NotFound
+from server.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from server.event_log import EventLog, Viewer
 from server.mail import Mailer
 
@@ -24,6 +24,7 @@ SESSION_COLUMNS = (
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 MIN_DURATION, MAX_DURATION = 30, 480  # minutes
 MAX_PLAYERS = 12
+MAX_SESSIONS_PER_DM = 1000  # every game session ever run, ended ones too: twenty years of weekly play
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,12 @@ async def create(log: EventLog, dm: User, new: NewGameSession) -> CreatedGameSes
     if when <= datetime.now(UTC):
         raise Invalid({"session_datetime": "Session date and time must be in the future"})
     async with log.change() as change:
+        await accounts.hold(change.tx, dm)
+        run = await change.tx.fetch_val(
+            "SELECT count(*) FROM game_sessions WHERE dm_user_id = :uid", {"uid": dm.user_id}
+        )
+        if run >= MAX_SESSIONS_PER_DM:
+            raise Conflict(f"A DM may have at most {MAX_SESSIONS_PER_DM} game sessions")
         if new.campaign_id is not None:
             await campaigns.require_runnable(change.tx, dm, new.campaign_id)
         session_id = await change.tx.fetch_val(

@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 from server import bestiary, clock, codec
 from server.accounts import User
 from server.database import Database, Row, Transaction
-from server.errors import Invalid, NotFound
+from server.errors import Conflict, Invalid, NotFound
 from server.event_log import Change, EventLog
 from server.game_sessions import require_dm, require_member
 from server.hit_points import HitPointChange
@@ -34,6 +34,7 @@ INSTANCE_COLUMNS = (
 _FROM = "FROM monster_instances i JOIN monsters m ON m.monster_id = i.monster_id"
 _rng = random.SystemRandom()
 MAX_COUNT = 50  # MAX_BULK_CREATE_COUNT of the legacy server
+MAX_INSTANCES_PER_SESSION = 500  # the dead too, until the DM removes them
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,14 @@ async def create(log: EventLog, dm: User, session_id: int, monster_id: int, new:
     # Numbering reads then writes: the change holds the game session's row, so two spawns cannot share a number.
     async with log.change(session_id) as change:
         tx = change.tx
+        present = await tx.fetch_val(
+            "SELECT count(*) FROM monster_instances WHERE session_id = :sid", {"sid": session_id}
+        )
+        if present + new.count > MAX_INSTANCES_PER_SESSION:
+            raise Conflict(
+                f"A game session may hold at most {MAX_INSTANCES_PER_SESSION} monsters ({present} now): "
+                "remove some first"
+            )
         first = await _next_number(tx, session_id, monster_id, monster["name"])
         ids = []
         for offset in range(new.count):
