@@ -1,7 +1,8 @@
 // The one table log of both screens: chat, dice and the game's events (damage, initiative, XP, music) in
 // one list, newest at the bottom. It is filled from the event log: the game session replays every event
 // the server lets this member see when it connects (and resumes after a drop), so the log survives a
-// reload or a reconnect. Below it: say something (to everyone, or whisper by clicking a name) and roll.
+// reload or a reconnect. Below it: say something (to everyone, or whisper to the members ticked in "To" or
+// clicked in the log) and roll.
 // Text goes in as text nodes (h(), textContent), never as HTML.
 
 import { h, setText, busy, announce } from "./ui.js";
@@ -10,7 +11,6 @@ import { panel } from "./table.js";
 import { VISIBILITIES, diceLine, roll } from "./dice.js";
 
 const MAX_ENTRIES = 300;
-const EVERYONE = "";
 
 export function tableLog(context) {
   const { vtt, game, state, session, sessionId, me, role } = context;
@@ -26,40 +26,57 @@ export function tableLog(context) {
   };
   const nameOf = (userId) => names().get(userId) || `user ${userId}`;
 
-  // ---- the composer: message, recipient, dice ----
-  const to = h("select", { name: "to", class: "to" });
+  // ---- the composer: message, recipients, dice ----
+  // "To" ticks whom to whisper to, as many members as wanted; none ticked says it to everyone.
+  const chosen = new Set(); // user ids
+  const recipients = h("span", { class: "recipients" });
+  const toSummary = h("span", { class: "to-summary" }, "everyone");
+  const to = h("fieldset", { class: "to" }, h("legend", {}, "To"), recipients, toSummary);
   const text = h("input", { name: "text", maxlength: 2000, autocomplete: "off", placeholder: "Say something…", "aria-label": "Message" });
   const send = h("button", { type: "submit", class: "primary" }, "Send");
-  const chat = h("form", { class: "chat-form", novalidate: true }, h("label", { class: "to-label" }, "To ", to), text, send);
+  const chat = h("form", { class: "chat-form", novalidate: true }, to, text, send);
   const expression = h("input", { name: "expression", maxlength: 200, value: "1d20", autocomplete: "off", "aria-label": "Dice", inputmode: "text" });
   const visibility = h("select", { name: "visibility", "aria-label": "Who sees the roll" },
     VISIBILITIES.map(([value, label]) => h("option", { value }, label)),
-    h("option", { value: "whisper" }, "Whisper: only me and the recipient"));
+    h("option", { value: "whisper" }, "Whisper: only me and whom “To” ticks"));
   const rollNow = h("button", { type: "submit" }, "Roll");
   const dice = h("form", { class: "dice-form", novalidate: true }, expression, visibility, rollNow);
   const problem = h("p", { class: "field-error log-error", role: "alert" });
 
+  const summarise = () => {
+    setText(toSummary, chosen.size ? `whisper to ${[...chosen].map(nameOf).join(", ")}` : "everyone");
+    for (const box of recipients.querySelectorAll("input")) box.checked = chosen.has(Number(box.value));
+  };
   const updateRecipients = () => {
     const options = [...names()].filter(([id]) => id !== me.user_id).sort((a, b) => a[1].localeCompare(b[1]));
     const wanted = options.map(([id, name]) => `${id}:${name}`).join("|");
-    if (to.dataset.options === wanted) return;
-    const selected = to.value;
-    to.replaceChildren(h("option", { value: EVERYONE }, "Everyone"), ...options.map(([id, name]) => h("option", { value: String(id) }, `${name} (whisper)`)));
-    to.value = options.some(([id]) => String(id) === selected) ? selected : EVERYONE;
-    to.dataset.options = wanted;
+    if (recipients.dataset.options === wanted) return;
+    for (const id of chosen) if (!options.some(([known]) => known === id)) chosen.delete(id);
+    recipients.replaceChildren(...options.map(([id, name]) => {
+      const box = h("input", { type: "checkbox", value: String(id) });
+      box.addEventListener("change", () => {
+        if (box.checked) chosen.add(id); else chosen.delete(id);
+        summarise();
+      });
+      return h("label", { class: "recipient" }, box, name);
+    }));
+    recipients.dataset.options = wanted;
+    summarise();
   };
   updateRecipients();
   state.onChange(updateRecipients);
 
   const whisperTo = (userId) => {
     updateRecipients();
-    to.value = String(userId);
+    chosen.add(userId);
+    summarise();
     text.focus();
   };
+  const whisperedTo = () => (chosen.size ? [...chosen] : null);
   const chosenVisibility = () => {
     if (visibility.value !== "whisper") return visibility.value;
-    if (!to.value) throw new Error("Choose whom to whisper the roll to in “To”");
-    return { whisper_to: [Number(to.value)] };
+    if (!chosen.size) throw new Error("Tick whom to whisper the roll to in “To”");
+    return { whisper_to: whisperedTo() };
   };
   const rollAndShow = async (dieExpression, label) => {
     setText(problem, "");
@@ -77,7 +94,7 @@ export function tableLog(context) {
     busy(send, async () => {
       setText(problem, "");
       try {
-        await vtt.post("chat/send.php", { session_id: sessionId, text: message, to: to.value ? [Number(to.value)] : null });
+        await vtt.post("chat/send.php", { session_id: sessionId, text: message, to: whisperedTo() });
         text.value = "";
       } catch (error) {
         setText(problem, error.message);

@@ -1,5 +1,5 @@
 """The table log in Chromium: a public roll from the sheet, the DM's blind roll, a whisper by clicking a
-name, and chat text shown as text; on a WebSocket and a long-poll seat."""
+name and one to two members ticked in "To", and chat text shown as text; on a WebSocket and a long-poll seat."""
 
 from __future__ import annotations
 
@@ -64,6 +64,14 @@ async def test_rolls_and_whispers_reach_only_whom_they_may(browser, server: Live
     await expect(dm_log.locator(".entry.chat", has_text="after the whisper")).to_have_count(1, timeout=TIMEOUT)
     await expect(dm_log).not_to_contain_text(secret)
     assert secret not in json.dumps(await received_by(dm_seat))
+    # Whispers go to as many as "To" ticks: p1 adds the DM beside p2, and both get the next one.
+    await expect(p1_seat.page.locator(".to-summary")).to_have_text(f"whisper to {p2.user['username']}")
+    await p1_seat.page.get_by_role("checkbox", name=dm.user["username"]).check()
+    both = f"whisper-{uuid.uuid4().hex[:8]}"
+    await p1_seat.page.get_by_role("textbox", name="Message").fill(both)
+    await p1_seat.page.get_by_role("button", name="Send").click()
+    for log in (dm_log, p1_log, p2_log):
+        await expect(log.locator(".entry.chat.whisper", has_text=both)).to_have_count(1, timeout=TIMEOUT)
     for seat in (p1_seat, p2_seat):
         # The blind roll's expression and modifier as they would be encoded (a bare "7777" can be part of a
         # poll answer's timestamp).
