@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from server import passwords, schema
+from server import accounts, clock, login_sessions, passwords, rate_limit, schema
 from server.database import Database
 from server.settings import Settings
 from tests.live import PASSWORD, Client, LiveServer
@@ -416,3 +416,28 @@ async def test_schema_sql_is_what_the_migrations_build(database_url: str):
     await run_schema_file(database_url, ROOT / "schema.sql")
     assert await describe(database_url) == built
     assert "password_hash" in repr(built) and "users_email_key" in repr(built)
+
+
+async def test_logins_and_resets_outlive_2038(database_url: str, monkeypatch: pytest.MonkeyPatch):
+    """Epoch seconds past 2**31 - 1 (19 January 2038) fit: a login made then, a login attempt counted then
+    and a password reset asked for then (on PostgreSQL the columns were 32-bit INTEGER before 0006)."""
+    await schema.upgrade(database_url)
+    db = Database(database_url)
+    await db.connect()
+    try:
+        user = await accounts.create_user(db, "mira", "mira@example.com", PASSWORD)
+        monkeypatch.setattr(clock, "now_epoch", lambda: 2**31 + 3600)  # 19 January 2038, 04:14:08 UTC
+        token, login = await login_sessions.start(db, SECRET_KEY, user, lifetime=30 * 86400)
+        assert login.expires_at > 2**31
+        resolved = await login_sessions.resolve(db, SECRET_KEY, token)
+        assert resolved is not None and resolved.user.username == "mira"
+        await rate_limit.count_attempt(db, "client-2038", attempts=15, window=300)
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO password_resets (token_hash, user_id, expires_at, created_at) "
+                "VALUES ('h', :uid, :at, :now)",
+                {"uid": user.user_id, "at": clock.now_epoch() + 3600, "now": "2038-01-19 04:14:08"},
+            )
+        assert await db.fetch_val("SELECT max(attempted_at) FROM login_attempts") == 2**31 + 3600
+    finally:
+        await db.disconnect()
