@@ -86,6 +86,16 @@ function monstersPanel({ vtt, state, sessionId }) {
       toTracker.addEventListener("click", () => busy(toTracker, async () => {
         state.setInitiative(await vtt.post("combat/add-monster.php", { session_id: sessionId, monster_instance_id: m.instance_id }));
       }));
+      const remove = h("button", { type: "button", class: "ghost danger", "aria-label": `Remove ${m.instance_name} from the table` }, "Remove");
+      remove.addEventListener("click", () => {
+        if (!window.confirm(`Remove ${m.instance_name} from the table, its tokens and its place in initiative?`)) return;
+        busy(remove, async () => {
+          const result = await vtt.post("monsters/delete-instance.php", { instance_id: m.instance_id });
+          // The events follow on the live feed; the answer takes it off this screen now.
+          state.removeMonster(result.instance_id);
+          announce(`Removed ${result.instance_name}`);
+        });
+      });
       return h("li", { class: "combatant monster" },
         h("div", { class: "row-head" }, h("span", { class: "name" }), h("span", { class: "meta" })),
         h("div", { class: "hp-line" }, hpBar(m.current_hp, m.max_hp), h("span", { class: "hp-text" })),
@@ -94,7 +104,7 @@ function monstersPanel({ vtt, state, sessionId }) {
             state.mergeMonster(await vtt.post("monsters/update-hp.php", { instance_id: m.instance_id, ...change }));
           }),
           damageRoller(vtt, sessionId, { monster_instance_id: m.instance_id }, m.instance_name, (hp) => state.mergeMonster(hp)),
-          toTracker));
+          toTracker, remove));
     }, (row, m) => {
       setText(row.querySelector(".name"), m.instance_name);
       setText(row.querySelector(".meta"), `AC ${m.armor_class ?? "?"}${m.condition ? ` · ${m.condition}` : ""}`);

@@ -184,6 +184,8 @@ export function describe(type, data) {
       return `${data.username} joined the table`;
     case "player_removed":
       return `${data.username} left the table`;
+    case "monster_removed":
+      return `${who} is removed from the table`;
     case "monster_spawned":
       return `${(data.instances || []).map((m) => m.instance_name).join(", ")} ${data.count === 1 ? "appears" : "appear"}!`;
     case "session_status_changed":

@@ -19,7 +19,7 @@ from server import clock
 from server.accounts import User
 from server.database import Database, Row, Transaction
 from server.errors import Invalid, NotFound
-from server.event_log import EventLog
+from server.event_log import Change, EventLog
 from server.game_sessions import require_dm, require_member
 from server.rules import initiative as initiative_rules
 
@@ -260,19 +260,38 @@ async def remove(
             raise NotFound("Initiative entry not found")
         if entries[index]["entity_type"] != entity_type:
             raise Invalid({"initiative_id": f"This entry is a {entries[index]['entity_type']}, not a {entity_type}"})
-        await tx.execute("DELETE FROM initiative_entries WHERE initiative_id = :iid", {"iid": initiative_id})
-        rest = entries[:index] + entries[index + 1 :]
-        round_number = await _round(tx, sid)
-        if not rest:
-            await _set_turn(tx, sid, None, 0)
-        elif entries[index]["is_current_turn"]:
-            if index < len(rest):
-                await _set_turn(tx, sid, rest[index]["initiative_id"], round_number)
-            else:
-                await _set_turn(tx, sid, rest[0]["initiative_id"], round_number + 1)
+        await _take_out(tx, sid, entries, index)
         return initiative_id
 
     return await _change(log, dm, session_id, step)
+
+
+async def _take_out(tx: Transaction, sid: int, entries: list[Row], index: int) -> None:
+    """Delete `entries[index]`; the turn passes on if it had it; an emptied tracker ends the combat."""
+    await tx.execute(
+        "DELETE FROM initiative_entries WHERE initiative_id = :iid", {"iid": entries[index]["initiative_id"]}
+    )
+    rest = entries[:index] + entries[index + 1 :]
+    round_number = await _round(tx, sid)
+    if not rest:
+        await _set_turn(tx, sid, None, 0)
+    elif entries[index]["is_current_turn"]:
+        if index < len(rest):
+            await _set_turn(tx, sid, rest[index]["initiative_id"], round_number)
+        else:
+            await _set_turn(tx, sid, rest[0]["initiative_id"], round_number + 1)
+
+
+async def withdraw_monster(change: Change, session_id: int, instance_id: int) -> int | None:
+    """Within `change` (the DM's), take a monster instance out of the tracker as `remove` would, and
+    record `initiative_updated`; its initiative_id, or None when it was not in the tracker."""
+    entries = await _entries(change.tx, session_id)
+    index = next((i for i, entry in enumerate(entries) if entry["monster_instance_id"] == instance_id), None)
+    if index is None:
+        return None
+    await _take_out(change.tx, session_id, entries, index)
+    await change.record(session_id, "initiative_updated", await tracker(change.tx, session_id))
+    return int(entries[index]["initiative_id"])
 
 
 async def clear(log: EventLog, dm: User, session_id: int) -> TrackerChange:

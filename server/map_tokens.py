@@ -240,6 +240,22 @@ async def delete(log: EventLog, dm: User, token_id: int) -> dict[str, Any]:
     return {"token_id": token_id, "map_id": map_id, "deleted": True}
 
 
+async def remove_monster_tokens(change: Change, session_id: int, instance_id: int) -> list[int]:
+    """Within `change`, remove every token of a monster instance from the game session's maps, each
+    recorded as `delete` records it (players hear only of the tokens they were shown); their ids."""
+    rows = await change.tx.fetch_all(
+        f"{_SELECT} JOIN battle_maps b ON b.map_id = t.map_id "
+        "WHERE t.monster_instance_id = :iid AND b.session_id = :sid ORDER BY t.token_id",
+        {"iid": instance_id, "sid": session_id},
+    )
+    for token in rows:
+        map_row = await load(change.tx, token["map_id"])
+        was_shown = await map_visibility.shown_now(change.tx, map_row, token)
+        await change.tx.execute("DELETE FROM map_tokens WHERE token_id = :tid", {"tid": token["token_id"]})
+        await record_token_change(change, map_row, "map_token_removed", token, was_shown, False)
+    return [int(token["token_id"]) for token in rows]
+
+
 async def on_map(
     db: Database | Transaction, map_row: Row, for_dm_: bool, revealed: set[tuple[int, int]] | None = None
 ) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import bestiary, codec, monster_instances
+from server import bestiary, codec, monster_instances, monster_removal
 from server.api.envelope import success
 from server.api.pagination import PageQuery, pagination
 from server.api.requests import Body, HitPoints, authenticated, json_body, query
@@ -96,6 +96,10 @@ class InstanceChange(_Secrets):
         return cast(monster_instances.InstanceEdit, self.model_dump(include=self.model_fields_set - {"instance_id"}))
 
 
+class InstanceRef(Body):
+    instance_id: int = Field(title="Instance ID", ge=1)
+
+
 class InstanceHitPoints(HitPoints):
     instance_id: int = Field(title="Instance ID", ge=1)
 
@@ -134,6 +138,13 @@ async def update_hp(request: Request) -> Response:
     body = await json_body(request, InstanceHitPoints)
     result = await monster_instances.update_hp(services(request).event_log, login.user, body.instance_id, body.change())
     return success(result, "HP updated successfully")
+
+
+async def delete_instance(request: Request) -> Response:
+    login = await authenticated(request)
+    body = await json_body(request, InstanceRef)
+    result = await monster_removal.remove(services(request).event_log, login.user, body.instance_id)
+    return success(result, "Monster instance removed")
 
 
 async def list_instances(request: Request) -> Response:

@@ -215,6 +215,14 @@ API_ENDPOINTS: list[Endpoint] = [
         body=monsters.InstanceHitPoints,
         errors=(*_MEMBER, 409),
     ),
+    _post(
+        "/monsters/delete-instance.php",
+        monsters.delete_instance,
+        "Remove a monster instance from the game session, with its tokens and its place in initiative (DM)",
+        _MONSTER,
+        body=monsters.InstanceRef,
+        errors=_MEMBER,
+    ),
     _get(
         "/monsters/list-instances.php",
         monsters.list_instances,

@@ -118,7 +118,12 @@ async def prepare(endpoint: str, t: Table) -> None:
     elif endpoint == "POST /api/session/end.php":
         await t.dm.ok("/api/session/start.php", session(t))
     elif endpoint.startswith(
-        ("POST /api/monsters/update", "GET /api/monsters/list-instances", "POST /api/combat/add-m")
+        (
+            "POST /api/monsters/update",
+            "POST /api/monsters/delete",
+            "GET /api/monsters/list-instances",
+            "POST /api/combat/add-m",
+        )
     ):
         t.extra["instance_id"] = (await spawn(t.dm, t.session_id))["instances"][0]["instance_id"]
     elif endpoint.split()[1].startswith(MAPS) and not endpoint.endswith("upload.php"):
@@ -234,6 +239,9 @@ CALLS: dict[str, Call] = {
     ),
     "POST /api/monsters/update-hp.php": post(
         "/api/monsters/update-hp.php", lambda t: {"instance_id": t.extra["instance_id"], "damage": 1}
+    ),
+    "POST /api/monsters/delete-instance.php": post(
+        "/api/monsters/delete-instance.php", lambda t: {"instance_id": t.extra["instance_id"]}
     ),
     "GET /api/monsters/list-instances.php": get("/api/monsters/list-instances.php", session),
     "POST /api/combat/add-character.php": post(
