@@ -106,7 +106,7 @@ async function loadSnapshot(vtt, sessionId, state) {
   for (const monster of data.monster_instances || []) state.mergeMonster(monster);
   for (const player of data.players || []) {
     state.players.set(player.user_id, player.username);
-    state.seats.set(player.user_id, "accepted");
+    state.seats.set(player.user_id, player.status === "invited" ? "invited" : "accepted");
   }
   state.setInitiative(data.initiative);
   return data.head_event_id;

@@ -18,8 +18,9 @@ from server.game_sessions import require_member
 
 
 async def snapshot(log: EventLog, user: User, session_id: int) -> dict[str, Any]:
-    """The DM gets full character sheets and monsters; a player the party view of the others'
-    characters (their own in full), the monsters' redacted view, and the map as the fog allows."""
+    """The DM gets full character sheets and monsters and the open invitations; a player the party view
+    of the others' characters (their own in full), the monsters' redacted view, and the map as the fog
+    allows."""
     member = await require_member(log.db, session_id, user)
     head = await log.head(session_id)
     rows = await log.db.fetch_all(
@@ -31,9 +32,11 @@ async def snapshot(log: EventLog, user: User, session_id: int) -> dict[str, Any]
         for row in rows
     ]
     monsters, _, _ = await monster_instances.for_session(log.db, user, session_id)
+    # The DM also sees the invitations still open (with Withdraw on the DM screen); players the table.
+    seats = "('accepted', 'invited')" if member.viewer_is_dm else "('accepted')"
     players = await log.db.fetch_all(
-        "SELECT p.user_id, u.username FROM session_players p JOIN users u ON u.user_id = p.user_id "
-        "WHERE p.session_id = :sid AND p.status = 'accepted' ORDER BY p.user_id",
+        "SELECT p.user_id, u.username, p.status FROM session_players p JOIN users u ON u.user_id = p.user_id "
+        f"WHERE p.session_id = :sid AND p.status IN {seats} ORDER BY p.user_id",
         {"sid": session_id},
     )
     active = await log.db.fetch_val(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.live import FIGHTER, LiveServer, game_table, map_image, upload_map
+from tests.live import FIGHTER, Client, LiveServer, game_table, map_image, upload_map
 
 CANARY = "canary-snapshot-5e1d"
 
@@ -36,7 +36,10 @@ async def test_a_snapshot_holds_what_the_member_may_see_with_the_head(server: Li
     ]
     assert [e["character_id"] for e in snap["initiative"]["initiatives"]] == [mine["character_id"]]
     assert snap["audio"]["status"] == "stopped" and snap["role"] == "player"
-    assert [p["user_id"] for p in snap["players"]] == sorted([player.user_id, other.user_id])
+    assert snap["players"] == [
+        {"user_id": p.user_id, "username": p.user["username"], "status": "accepted"}
+        for p in sorted((player, other), key=lambda p: p.user_id)
+    ]
     assert [t["label"] for t in snap["map"]["tokens"]] == ["Aldric"] and snap["map"]["revealed_cells"] == [[0, 0]]
     assert CANARY not in json.dumps(snap)
 
@@ -45,3 +48,24 @@ async def test_a_snapshot_holds_what_the_member_may_see_with_the_head(server: Li
     assert all("strength" in c for c in dm_snap["characters"])
     outsider = (await game_table(server, players=0))[0]
     assert (await outsider.get("/api/session/snapshot.php", session_id=session_id)).status_code == 403
+
+
+async def test_the_dm_sees_open_invitations_and_players_do_not(server: LiveServer):
+    dm, (player,), session_id = await game_table(server, players=1)
+    invitee = await Client(server).register()
+    withdrawn = await Client(server).register()
+    for guest in (invitee, withdrawn):
+        await dm.ok("/api/session/invite-player.php", {"session_id": session_id, "username": guest.user["username"]})
+    await dm.ok("/api/session/remove-player.php", {"session_id": session_id, "user_id": withdrawn.user_id})
+
+    dm_snap = (await dm.get("/api/session/snapshot.php", session_id=session_id)).json()["data"]
+    assert sorted(dm_snap["players"], key=lambda p: p["user_id"]) == sorted(
+        [
+            {"user_id": player.user_id, "username": player.user["username"], "status": "accepted"},
+            {"user_id": invitee.user_id, "username": invitee.user["username"], "status": "invited"},
+        ],
+        key=lambda p: p["user_id"],
+    )
+    answer = await player.get("/api/session/snapshot.php", session_id=session_id)
+    assert [p["user_id"] for p in answer.json()["data"]["players"]] == [player.user_id]
+    assert invitee.user["username"] not in answer.text and withdrawn.user["username"] not in answer.text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.browser.seats import TIMEOUT, expect, open_seat, sit_at_table
-from tests.live import Client, LiveServer
+from tests.live import Client, LiveServer, spawn
 
 
 async def test_the_dm_invites_starts_removes_and_ends_from_the_screen(browser, server: LiveServer):
@@ -71,4 +71,25 @@ async def test_the_sessions_page_starts_and_ends_a_session(browser, server: Live
     await item.get_by_role("button", name="End Isle of Dread").click()
     await expect(item.locator(".meta")).to_contain_text("completed", timeout=TIMEOUT)
     await expect(item.get_by_role("button", name="End Isle of Dread")).to_have_count(0)
+    assert seat.errors == [], seat.errors
+
+
+async def test_the_dm_screen_shows_open_invitations_after_a_reload(browser, server: LiveServer):
+    """The invitation is older than the events the page replays (the last 300): it comes from the snapshot."""
+    dm = await Client(server).register()
+    invitee = await Client(server).register()
+    new = {"session_title": "Tomb of Horrors", "session_datetime": "2030-01-01 19:00:00"}
+    session_id = (await dm.ok("/api/session/create.php", new))["session_id"]
+    await dm.ok("/api/session/invite-player.php", {"session_id": session_id, "username": invitee.user["username"]})
+    (goblin,) = (await spawn(dm, session_id, custom_hp=5))["instances"]
+    for _ in range(301):
+        await dm.ok("/api/monsters/update-hp.php", {"instance_id": goblin["instance_id"], "healing": 1})
+    seat = await open_seat(browser, server, dm.user["username"])
+    await sit_at_table(seat, session_id)
+    seats = seat.page.locator(".panel-session .seats")
+    name = invitee.user["username"]
+    await expect(seats.locator("li", has_text=name)).to_contain_text("invited", timeout=TIMEOUT)
+    await seat.page.reload()
+    await expect(seats.locator("li", has_text=name)).to_contain_text("invited", timeout=TIMEOUT)
+    await expect(seat.page.get_by_role("button", name=f"Withdraw the invitation of {name}")).to_be_visible()
     assert seat.errors == [], seat.errors
