@@ -48,7 +48,9 @@ export function tableLog(context) {
     for (const box of recipients.querySelectorAll("input")) box.checked = chosen.has(Number(box.value));
   };
   const updateRecipients = () => {
-    const options = [...names()].filter(([id]) => id !== me.user_id).sort((a, b) => a[1].localeCompare(b[1]));
+    // An invitee is not at the table yet: a whisper to them would be refused.
+    const options = [...names()].filter(([id]) => id !== me.user_id && state.seats.get(id) !== "invited")
+      .sort((a, b) => a[1].localeCompare(b[1]));
     const wanted = options.map(([id, name]) => `${id}:${name}`).join("|");
     if (recipients.dataset.options === wanted) return;
     for (const id of chosen) if (!options.some(([known]) => known === id)) chosen.delete(id);

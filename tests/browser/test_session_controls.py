@@ -92,4 +92,6 @@ async def test_the_dm_screen_shows_open_invitations_after_a_reload(browser, serv
     await seat.page.reload()
     await expect(seats.locator("li", has_text=name)).to_contain_text("invited", timeout=TIMEOUT)
     await expect(seat.page.get_by_role("button", name=f"Withdraw the invitation of {name}")).to_be_visible()
+    # Not at the table yet: no whisper to them.
+    await expect(seat.page.locator(".panel-log .recipients")).not_to_contain_text(name)
     assert seat.errors == [], seat.errors
