@@ -189,6 +189,12 @@ async def delete_message(client: Client, t: Table) -> str:
     return await status(await client.post("/api/chat/delete.php", {**session(t), "message_id": sent["message_id"]}))
 
 
+async def delete_instance(client: Client, t: Table) -> str:
+    """Each role tries on a monster of its own: the DM's success would leave the next role a 404."""
+    instance_id = (await spawn(t.dm, t.session_id))["instances"][0]["instance_id"]
+    return await status(await client.post("/api/monsters/delete-instance.php", {"instance_id": instance_id}))
+
+
 async def upload_image(client: Client, t: Table) -> str:
     return await status(await upload(client, "map.png", png()))
 
@@ -240,9 +246,7 @@ CALLS: dict[str, Call] = {
     "POST /api/monsters/update-hp.php": post(
         "/api/monsters/update-hp.php", lambda t: {"instance_id": t.extra["instance_id"], "damage": 1}
     ),
-    "POST /api/monsters/delete-instance.php": post(
-        "/api/monsters/delete-instance.php", lambda t: {"instance_id": t.extra["instance_id"]}
-    ),
+    "POST /api/monsters/delete-instance.php": delete_instance,
     "GET /api/monsters/list-instances.php": get("/api/monsters/list-instances.php", session),
     "POST /api/combat/add-character.php": post(
         "/api/combat/add-character.php", lambda t: {**session(t), "character_id": t.character_id}
