@@ -17,6 +17,18 @@ export function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Revealed cells ("col,row") as runs [row, first column, last column] along each row. */
+function runsOf(revealed) {
+  const cells = [...revealed].map((cell) => cell.split(",").map(Number)).sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+  const runs = [];
+  for (const [col, row] of cells) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] === row && last[2] === col - 1) last[2] = col;
+    else runs.push([row, col, col]);
+  }
+  return runs;
+}
+
 export function mapPanel(context, dmTools) {
   const { vtt, game, state, role } = context;
   const id = ++panels;
@@ -86,10 +98,10 @@ export function mapPanel(context, dmTools) {
     const key = `${map.map_id}:${map.grid_size}:${map.grid_offset_x}:${map.grid_offset_y}:${scene.fogVersion}`;
     if (key !== fogKey) {
       fogKey = key;
-      fogHoles.replaceChildren(...[...scene.revealed].map((cell) => {
-        const [col, row] = cell.split(",").map(Number);
-        return svg("rect", { x: map.grid_offset_x + col * g, y: map.grid_offset_y + row * g, width: g, height: g, fill: "black" });
-      }));
+      // One hole per run of revealed cells along a row: a revealed room is a few rects, not thousands.
+      fogHoles.replaceChildren(...runsOf(scene.revealed).map(([row, first, last]) => svg("rect", {
+        x: map.grid_offset_x + first * g, y: map.grid_offset_y + row * g, width: (last - first + 1) * g, height: g, fill: "black",
+      })));
     }
     if (scene.drawings.length !== drawnCount) {
       drawnCount = scene.drawings.length;
@@ -165,11 +177,11 @@ export function mapPanel(context, dmTools) {
     game.on("ephemeral", (type, data) => scene.applyEphemeral(type, data)),
   ];
   view.stop = () => unsubscribe.forEach((off) => off());
-  const load = () => scene.start().catch((error) => announce(error.message, "error", error));
-  view.reload = load;
+  const load = (first) => scene.start(first).catch((error) => announce(error.message, "error", error));
+  view.reload = () => load();
   view.board = board;
   view.fit = () => fit(view, board, render);
-  load();
+  load({ scene: context.snapshotMap ?? null }); // the snapshot's active map: no second request on joining
   render();
   const section = h("section", { class: "panel panel-map", "aria-labelledby": `map-h-${id}` },
     h("h2", { id: `map-h-${id}` }, "Battle map"), title, toolbar, viewport, empty, dmTools ? dmTools.element(view) : null);

@@ -35,14 +35,22 @@ export class MapScene {
     });
   }
 
-  /** The maps list, then the active map (the DM: the one already on screen, if it still exists). */
-  async start() {
+  /** The maps list, then the active map (the DM: the one already on screen, if it still exists).
+   * `first.scene`: the active map's scene from the table's snapshot (or null: none is active), shown
+   * without asking the server again; a player then needs nothing more, the DM still lists the maps. */
+  async start(first = undefined) {
+    if (first && this.role !== "dm") {
+      if (first.scene) this.load(first.scene);
+      else this.clear();
+      return;
+    }
     const data = await this.vtt.get("session/maps/list.php", { session_id: this.sessionId });
     this.maps = new Map(data.maps.map((map) => [map.map_id, map]));
     const keep = this.map && this.maps.has(this.map.map_id) ? this.map.map_id : null;
     const active = [...this.maps.values()].find((map) => map.is_active);
     const next = keep ?? (active ? active.map_id : null) ?? (this.maps.size ? [...this.maps.keys()][0] : null);
     if (next == null) this.clear();
+    else if (first && first.scene && first.scene.map_id === next) this.load(first.scene);
     else await this.show(next);
   }
 
@@ -68,16 +76,24 @@ export class MapScene {
       throw error;
     }
     if (load !== this._loads) return; // a later call shows another map (or the same, newer)
-    const { tokens, revealed_cells: revealed, drawings, head_event_id: head, ...map } = scene;
+    this.load(scene);
+  }
+
+  /** Show a whole scene (get.php's, or the snapshot's with the fog in runs), then what arrived meanwhile. */
+  load(scene) {
+    this._loads = (this._loads || 0) + 1; // a get.php still under way would be older
+    const { tokens, revealed_cells: cells, revealed_runs: runs, drawings, head_event_id: head, ...map } = scene;
     this.map = map;
     this.maps.set(map.map_id, map);
     this.tokens = new Map(tokens.map((token) => [token.token_id, token]));
-    this.revealed = new Set(revealed.map(([col, row]) => `${col},${row}`));
+    this.revealed = new Set();
+    for (const [col, row] of cells || []) this.revealed.add(`${col},${row}`);
+    for (const [row, first, last] of runs || []) for (let col = first; col <= last; col++) this.revealed.add(`${col},${row}`);
     this.fogVersion++;
     this.drawings = drawings;
     this.dragged.clear();
     this.head = head;
-    const buffered = this._buffer;
+    const buffered = this._buffer || [];
     this._buffer = null;
     for (const [type, data, meta] of buffered) this.apply(type, data, meta);
     this.changed();

@@ -39,8 +39,9 @@ export async function openTable(vtt, main, sessionId, { transport, setConnection
   const state = new TableState();
   state.session = session;
   let head;
+  let snapshotMap;
   try {
-    head = await loadSnapshot(vtt, sessionId, state);
+    ({ head_event_id: head, map: snapshotMap } = await loadSnapshot(vtt, sessionId, state));
   } catch (error) {
     if (!closed) screen("Table", problem("Cannot load the table", error.message, go));
     return teardown;
@@ -50,7 +51,7 @@ export async function openTable(vtt, main, sessionId, { transport, setConnection
   // From the snapshot on, not from event 0: only the last few events again, for the table log.
   const game = vtt.session(sessionId, { transport, lastEventId: Math.max(0, head - LOG_REPLAY) });
   const audioElement = h("audio", { preload: "auto", class: "music" });
-  const context = { vtt, game, state, session, sessionId, role, me: vtt.user, audio: null };
+  const context = { vtt, game, state, session, sessionId, role, me: vtt.user, audio: null, snapshotMap };
   context.audio = new AudioSync(audioElement, { onChange: () => state.changed() });
 
   window.vttTable = context; // for the console and the browser tests
@@ -99,7 +100,7 @@ async function findSession(vtt, sessionId) {
   return (data.sessions || []).find((item) => item.session_id === sessionId) || null;
 }
 
-/** The table as this member may see it; returns the event_id it is current to. */
+/** The table as this member may see it; returns the snapshot (its head_event_id, its active map). */
 async function loadSnapshot(vtt, sessionId, state) {
   const data = await vtt.get("session/snapshot.php", { session_id: sessionId });
   for (const character of data.characters || []) state.mergeCharacter(character);
@@ -109,7 +110,7 @@ async function loadSnapshot(vtt, sessionId, state) {
     state.seats.set(player.user_id, player.status === "invited" ? "invited" : "accepted");
   }
   state.setInitiative(data.initiative);
-  return data.head_event_id;
+  return data;
 }
 
 function problem(title, message, go) {

@@ -8,28 +8,40 @@ an addition, a removal, all by id) changes nothing that a later event does not s
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from server import map_drawings, map_tokens
 from server.accounts import User
 from server.battle_maps import Grid, for_member, view
 from server.database import Database
-from server.map_visibility import revealed_cells
+from server.map_visibility import Cell, revealed_cells, revealed_runs
 
 
-async def scene(db: Database, user: User, map_id: int) -> dict[str, Any]:
+async def scene(db: Database, user: User, map_id: int, fog_runs: bool = False) -> dict[str, Any]:
+    """`fog_runs`: the revealed area as `revealed_runs` ([[row, first_column, last_column], ...], see
+    `map_visibility.RevealedRuns`) instead of `revealed_cells`, as the snapshot sends it."""
     map_row, member = await for_member(db, user, map_id)
     head = await db.fetch_val(
         "SELECT event_head FROM game_sessions WHERE session_id = :sid", {"sid": map_row["session_id"]}
     )
-    revealed = await revealed_cells(db, map_id)
     grid = Grid.of(map_row)
-    return {
+    answer = {
         **view(map_row),
         "head_event_id": int(head),
         "grid_columns": [grid.columns.start, grid.columns.stop - 1],
         "grid_rows": [grid.rows.start, grid.rows.stop - 1],
+    }
+    revealed: Container[Cell]
+    if fog_runs:
+        revealed = runs = await revealed_runs(db, map_id)
+        fog: dict[str, Any] = {"revealed_runs": runs.runs}
+    else:
+        revealed = cells = await revealed_cells(db, map_id)
+        fog = {"revealed_cells": [list(cell) for cell in sorted(cells)]}
+    return {
+        **answer,
         "tokens": await map_tokens.on_map(db, map_row, member.viewer_is_dm, revealed),
-        "revealed_cells": [list(cell) for cell in sorted(revealed)],
+        **fog,
         "drawings": await map_drawings.on_map(db, map_id),
     }

@@ -13,6 +13,7 @@ event and the players get `map_token_added` or `map_token_removed` instead.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from server import clock, map_visibility
@@ -257,7 +258,7 @@ async def remove_monster_tokens(change: Change, session_id: int, instance_id: in
 
 
 async def on_map(
-    db: Database | Transaction, map_row: Row, for_dm_: bool, revealed: set[tuple[int, int]] | None = None
+    db: Database | Transaction, map_row: Row, for_dm_: bool, revealed: Container[tuple[int, int]] | None = None
 ) -> list[dict[str, Any]]:
     """The map's tokens as the DM or the players see them (`revealed`: the map's revealed cells, if
     the caller has read them already)."""

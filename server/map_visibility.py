@@ -7,6 +7,8 @@ only revealed cells, never the geometry of the fog itself.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from server.battle_maps import Grid
@@ -54,6 +56,42 @@ async def table_view(db: Database, session_id: int) -> TableView:
     )
 
 
+class RevealedRuns(Container[Cell]):
+    """The revealed cells as runs along each row: `[row, first_column, last_column]`, in row then column
+    order. A map's revealed area is mostly whole rooms, so a few runs stand for thousands of cells: the
+    joining client's snapshot carries these instead of every cell."""
+
+    def __init__(self, runs: list[list[int]]) -> None:
+        self.runs = runs
+        self._by_row: dict[int, tuple[list[int], list[int]]] = {}
+        for row, first, last in runs:
+            firsts, lasts = self._by_row.setdefault(row, ([], []))
+            firsts.append(first)
+            lasts.append(last)
+
+    def __contains__(self, cell: object) -> bool:
+        if not isinstance(cell, tuple) or len(cell) != 2:
+            return False
+        col, row = cell
+        found = self._by_row.get(row)
+        if found is None:
+            return False
+        index = bisect.bisect_right(found[0], col) - 1
+        return index >= 0 and col <= found[1][index]
+
+
+async def revealed_runs(db: Database | Transaction, map_id: int) -> RevealedRuns:
+    """The revealed cells in runs, found by the database: consecutive columns of one row share
+    `cell_col - ROW_NUMBER()` (gaps and islands), so each run is one row of the answer."""
+    rows = await db.fetch_all(
+        "SELECT cell_row, MIN(cell_col) AS first_col, MAX(cell_col) AS last_col FROM (SELECT cell_row, cell_col, "
+        "cell_col - ROW_NUMBER() OVER (PARTITION BY cell_row ORDER BY cell_col) AS island FROM map_fog_cells "
+        "WHERE map_id = :mid) cells GROUP BY cell_row, island ORDER BY cell_row, first_col",
+        {"mid": map_id},
+    )
+    return RevealedRuns([[row["cell_row"], row["first_col"], row["last_col"]] for row in rows])
+
+
 async def revealed_cells(db: Database | Transaction, map_id: int) -> set[Cell]:
     rows = await db.fetch_all("SELECT cell_col, cell_row FROM map_fog_cells WHERE map_id = :mid", {"mid": map_id})
     return {(row["cell_col"], row["cell_row"]) for row in rows}
@@ -74,7 +112,7 @@ def _cell(map_row: Row, token: Row) -> Cell | None:
     return Grid.of(map_row).cell_of(token["x_position"], token["y_position"])
 
 
-def shown(map_row: Row, token: Row, revealed: set[Cell]) -> bool:
+def shown(map_row: Row, token: Row, revealed: Container[Cell]) -> bool:
     """Whether players see `token` (a row with hidden, x_position, y_position) given the revealed cells."""
     cell = _cell(map_row, token)
     return cell is not None and cell in revealed

@@ -51,5 +51,5 @@ async def snapshot(log: EventLog, user: User, session_id: int) -> dict[str, Any]
         "monster_instances": monsters,
         "initiative": await initiative.tracker(log.db, session_id),
         "audio": await audio.current(log.db, session_id),
-        "map": None if active is None else await map_scene.scene(log.db, user, active),
+        "map": None if active is None else await map_scene.scene(log.db, user, active, fog_runs=True),
     }

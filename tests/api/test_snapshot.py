@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+
+import pytest
 
 from tests.live import FIGHTER, Client, LiveServer, game_table, map_image, upload_map
 
@@ -40,7 +43,7 @@ async def test_a_snapshot_holds_what_the_member_may_see_with_the_head(server: Li
         {"user_id": p.user_id, "username": p.user["username"], "status": "accepted"}
         for p in sorted((player, other), key=lambda p: p.user_id)
     ]
-    assert [t["label"] for t in snap["map"]["tokens"]] == ["Aldric"] and snap["map"]["revealed_cells"] == [[0, 0]]
+    assert [t["label"] for t in snap["map"]["tokens"]] == ["Aldric"] and snap["map"]["revealed_runs"] == [[0, 0, 0]]
     assert CANARY not in json.dumps(snap)
 
     dm_snap = (await dm.get("/api/session/snapshot.php", session_id=session_id)).json()["data"]
@@ -69,3 +72,41 @@ async def test_the_dm_sees_open_invitations_and_players_do_not(server: LiveServe
     answer = await player.get("/api/session/snapshot.php", session_id=session_id)
     assert [p["user_id"] for p in answer.json()["data"]["players"]] == [player.user_id]
     assert invitee.user["username"] not in answer.text and withdrawn.user["username"] not in answer.text
+
+
+# Runs along rows with gaps, single cells, the grid's -1 column and row and its last ones (a 400 x 300
+# map of 50 px squares: columns and rows -1..8 and -1..6).
+FOG = [(col, -1) for col in range(-1, 9)] + [(0, 2), (1, 2), (2, 2), (5, 2), (7, 2), (8, 2), (3, 6), (-1, 4)]
+
+
+async def fog_in_runs(server: LiveServer) -> None:
+    dm, (player,), session_id = await game_table(server, players=1)
+    map_id = (await upload_map(dm, session_id, map_image(400, 300))).json()["data"]["map_id"]
+    add = "/api/session/maps/tokens/add.php"
+    for x, y in ((25, 25), (125, 125), (275, 125), (175, 125), (375, 125), (5, 5)):
+        await dm.ok(add, {"map_id": map_id, "x_position": x, "y_position": y})
+    await dm.ok("/api/session/maps/fog/reveal.php", {"map_id": map_id, "cells": [list(cell) for cell in FOG]})
+
+    snap = (await player.get("/api/session/snapshot.php", session_id=session_id)).json()["data"]["map"]
+    scene = (await player.get("/api/session/maps/get.php", map_id=map_id)).json()["data"]
+    assert "revealed_cells" not in snap and "revealed_runs" not in scene
+    assert snap["revealed_runs"] == [[-1, -1, 8], [2, 0, 2], [2, 5, 5], [2, 7, 8], [4, -1, -1], [6, 3, 3]]
+    cells = {(col, row) for row, first, last in snap["revealed_runs"] for col in range(first, last + 1)}
+    assert cells == set(FOG) == {tuple(cell) for cell in scene["revealed_cells"]}
+    # The same tokens are shown whichever way the fog was read: in cells (2, 2), (5, 2), (7, 2), not in
+    # (3, 2) (a gap) or (0, 0).
+    assert snap["tokens"] == scene["tokens"]
+    assert sorted((t["x_position"], t["y_position"]) for t in snap["tokens"]) == [(125, 125), (275, 125), (375, 125)]
+
+
+async def test_the_snapshot_sends_the_fog_in_runs_along_rows(server: LiveServer):
+    await fog_in_runs(server)
+
+
+@pytest.mark.postgres
+async def test_the_fog_in_runs_on_postgresql(settings, postgres_url):
+    server = await LiveServer(dataclasses.replace(settings, database_url=postgres_url)).start()
+    try:
+        await fog_in_runs(server)
+    finally:
+        await server.stop()
