@@ -455,6 +455,36 @@ async def paced(rate: float, duration: float, fire) -> int:
 # ---------------------------------------------------------------------------------------- workloads
 
 
+class Ladder:
+    """The offered rates of a fan-out run: up the ladder (each rung about double the last) until the
+    first saturated step at or above `min_rate` (below it, go on: the goal's 200/s is always measured);
+    then `refine` bisections (geometric midpoints) between the highest sustained and the lowest saturated
+    rate, so the ceiling is known to within 2^(1/2^refine) (refine 3: about 9%) without small steps all
+    the way up."""
+
+    def __init__(self, rates: list[int], refine: int, min_rate: int) -> None:
+        self.rates = list(rates)
+        self.refine = refine
+        self.min_rate = min_rate
+        self.good: int | None = None  # highest sustained rate
+        self.bad: int | None = None  # lowest saturated rate at or above min_rate
+
+    def next(self) -> int | None:
+        if self.bad is None:
+            return self.rates.pop(0) if self.rates else None
+        if self.refine <= 0 or self.good is None:
+            return None
+        self.refine -= 1
+        mid = round((self.good * self.bad) ** 0.5)
+        return mid if self.good < mid < self.bad else None
+
+    def record(self, rate: int, saturated: bool) -> None:
+        if not saturated:
+            self.good = max(self.good or 0, rate)
+        elif rate >= self.min_rate:
+            self.bad = min(self.bad or rate, rate)
+
+
 async def fanout(cfg: dict) -> dict:
     """S sessions x C sockets; for each rate R: R mutations/s round-robin over the sessions for D seconds."""
     rec = {"step": Step()}
@@ -474,7 +504,8 @@ async def fanout(cfg: dict) -> dict:
         open(cfg["ready_file"], "w").close()
         await asyncio.sleep(1.0)  # let the profiler attach
     steps = []
-    for rate in cfg["rates"]:
+    ladder = Ladder(cfg["rates"], cfg.get("refine", 0), cfg.get("min_rate", 200))
+    while (rate := ladder.next()) is not None:
         step = rec["step"] = Step()
         await mut.refresh()
         mut.reset()
@@ -521,6 +552,7 @@ async def fanout(cfg: dict) -> dict:
             "expected_deliveries": expected,
             "delivered": len(step.receipts),
             "delivered_per_s": round(len(step.receipts) / max(1e-9, last_delivery - t_start), 1),
+            "delivered_per_cpu_s": round(len(step.receipts) / max(1e-9, metrics["server_cpu_s"]), 1),
             "lost": lost,
             "duplicated": dups,
             "unmatched": unmatched,
@@ -548,8 +580,7 @@ async def fanout(cfg: dict) -> dict:
         )
         if saturated:
             result["saturated"] = True
-            if rate >= cfg.get("min_rate", 200):  # always measure up to 200/s, the goal's rate
-                break
+        ladder.record(rate, saturated)
         await asyncio.sleep(0.5)
     for c in clients:
         c.close()
@@ -573,10 +604,10 @@ async def idle(cfg: dict) -> dict:
     clients, failures = await open_sockets(cfg, per, rec, concurrency=cfg.get("concurrency", 200))
     connect_s = perf() - t
     connect_metrics = meter.stop()
-    await asyncio.sleep(3.0)
+    await asyncio.sleep(cfg.get("settle", 3.0))
     rss1 = meter.rss()
     meter.start()
-    await asyncio.sleep(3.0)
+    await asyncio.sleep(cfg.get("settle", 3.0))
     idle_metrics = meter.stop()
     open_now = sum(1 for c in clients if not c.closed)
     print(
@@ -594,6 +625,7 @@ async def idle(cfg: dict) -> dict:
     await mut.refresh()
     heads = {sid: max((c.last for c in by_session.get(sid, [])), default=0) for sid, _ in sessions}
     meter.start()
+    window_start = time.time()
     await paced(len(sessions) / 2.0, 2.0, lambda k: mut.submit(*sessions[k % len(sessions)]))
     await mut.idle(30)
     expected = sum(mut.ok.get(sid, 0) * len(by_session.get(sid, [])) for sid, _ in sessions)
@@ -601,6 +633,7 @@ async def idle(cfg: dict) -> dict:
     while len(step.receipts) < expected and perf() < deadline:
         await asyncio.sleep(0.02)
     bmetrics = meter.stop()
+    window = [window_start, time.time()]  # epoch seconds: the harness matches the server's GC pauses to it
     lat = [tr - mut.sent[(cid, hp)] for tr, cid, hp in step.receipts if (cid, hp) in mut.sent]
     lost = sum(c.lost for c in clients) + sum(
         max(0, heads[c.session_id] + mut.ok.get(c.session_id, 0) - c.last) for c in clients
@@ -629,6 +662,7 @@ async def idle(cfg: dict) -> dict:
             "lost": lost,
             "duplicated": dups,
             "latency_ms": summary_ms(lat),
+            "window_epoch": window,
             **bmetrics,
         },
     }
@@ -672,7 +706,7 @@ async def longpoll(cfg: dict) -> dict:
         await asyncio.sleep(cfg.get("park_seconds", 3.0))
         early = len(answers)
         meter.start()
-        await asyncio.sleep(3.0)
+        await asyncio.sleep(cfg.get("park_seconds", 3.0))
         parked = meter.stop()
         await mut.refresh()
         mut.reset()
@@ -726,13 +760,13 @@ async def longpoll(cfg: dict) -> dict:
 
 
 async def writes(cfg: dict) -> dict:
-    """Closed loop: K connections send update-hp back to back for D seconds; one socket per session
+    """Closed loop: K connections send update-hp back to back for D seconds; C sockets per session
     subscribed (when the server has sockets), so the events are published and delivered."""
     rec = {"step": Step()}
     sessions = cfg["sessions"]
     clients: list[WSClient] = []
     if cfg.get("flavour") in ("ours", "sio"):
-        clients, _ = await open_sockets(cfg, [1] * len(sessions), rec)
+        clients, _ = await open_sockets(cfg, [cfg.get("clients_per_session", 1)] * len(sessions), rec)
     conns = [await http_conn(cfg["port"]) for _ in range(cfg.get("http_conns", 32))]
     mut = Mutator(cfg, conns)
     meter = Meter(cfg["server_pid"])
@@ -762,6 +796,7 @@ async def writes(cfg: dict) -> dict:
     ok = sum(mut.ok.values())
     result = {
         "requests_per_s": round(ok / wall, 1),
+        "requests_per_cpu_s": round(ok / max(1e-9, metrics["server_cpu_s"]), 1),
         "ok": ok,
         "errors": mut.errors,
         "rest_ms": summary_ms(mut.rest_latencies),
@@ -782,7 +817,9 @@ async def writes(cfg: dict) -> dict:
 
 async def main() -> None:
     cfg = orjson.loads(open(sys.argv[1], "rb").read())
+    started = time.time()
     result = await {"fanout": fanout, "idle": idle, "longpoll": longpoll, "writes": writes}[cfg["workload"]](cfg)
+    result["run_epoch"] = [started, time.time()]  # the harness matches the server's GC pauses to it
     with open(sys.argv[2], "wb") as f:
         f.write(orjson.dumps(result))
 

@@ -16,8 +16,7 @@ from urllib.parse import parse_qs
 
 import aiosqlite
 import schema
-import uvicorn
-from peer_http import respond, user_of
+from peer_http import respond, serve, user_of
 
 PORT = int(sys.argv[1])
 DB_PATH = sys.argv[2]
@@ -111,4 +110,4 @@ async def app(scope, receive, send):
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning", lifespan="on")
+    serve(app, PORT)

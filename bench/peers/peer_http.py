@@ -1,8 +1,9 @@
-"""What both Python peers answer HTTP with: the login cookie's user and a JSON response over raw ASGI."""
+"""What both Python peers share: the login cookie's user, a JSON response over raw ASGI, and how they run."""
 
 from __future__ import annotations
 
 import json
+import os
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -27,3 +28,20 @@ async def respond(send: Any, status: int, body: dict) -> None:
         }
     )
     await send({"type": "http.response.body", "body": raw})
+
+
+def serve(app: Any, port: int, **options: Any) -> None:
+    """uvicorn on 127.0.0.1 with the bench's logging: a line per request only with BENCH_ACCESS_LOG=1
+    (`bench/run.py --access-log`), as for every server (bench/serverwrap.py)."""
+    import uvicorn
+
+    access_log = os.environ.get("BENCH_ACCESS_LOG") == "1"
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        lifespan="on",
+        **options,
+    )

@@ -15,8 +15,7 @@ from urllib.parse import parse_qs
 import aiosqlite
 import schema
 import socketio
-import uvicorn
-from peer_http import respond, user_of
+from peer_http import respond, serve, user_of
 
 PORT = int(sys.argv[1])
 DB_PATH = sys.argv[2]
@@ -79,12 +78,4 @@ async def rest(scope, receive, send):
 app = socketio.ASGIApp(sio, other_asgi_app=rest)
 
 if __name__ == "__main__":
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=PORT,
-        log_level="warning",
-        ws_per_message_deflate=False,
-        lifespan="on",
-        ws_max_size=65536,
-    )
+    serve(app, PORT, ws_per_message_deflate=False, ws_max_size=65536)

@@ -53,7 +53,15 @@ function send(res, status, body) {
   res.end(text);
 }
 
+// bench --access-log: one line per request, like our server's request log (bench/serverwrap.py)
+const accessLog = process.env.BENCH_ACCESS_LOG === '1';
+
 const server = http.createServer((req, res) => {
+  if (accessLog) {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => console.log(
+      `${req.method} ${req.url} ${res.statusCode} ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`));
+  }
   if (req.method !== 'POST' || req.url !== '/api/character/update-hp.php') {
     send(res, 404, { status: 'error', error: 'resource_not_found' });
     return;
