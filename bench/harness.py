@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import signal
 import socket
 import sqlite3
@@ -109,6 +110,28 @@ def _server_venv() -> str:
     return str(py)
 
 
+def node_modules() -> None:
+    """`npm ci` for the Node peer. Its better-sqlite3 compiles from source here (minutes), so the result is
+    kept per package-lock.json in BENCH_CACHE (default ~/.cache/vtt-bench) and copied into later clones."""
+    lock = hashlib.sha256((NODE_DIR / "package-lock.json").read_bytes()).hexdigest()[:16]
+    cache = Path(os.environ.get("BENCH_CACHE") or Path.home() / ".cache" / "vtt-bench") / f"node_modules-{lock}"
+    target = NODE_DIR / "node_modules"
+    if cache.is_dir():
+        say(f"node_modules for bench/peers/node from {cache}")
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(cache, target, symlinks=True)
+        return
+    say("npm ci in bench/peers/node (socket.io 4, better-sqlite3 12; compiling better-sqlite3 takes minutes)")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+    try:
+        partial = cache.with_name(cache.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(target, partial, symlinks=True)
+        partial.rename(cache)
+    except OSError as exc:
+        say(f"could not keep node_modules in {cache}: {exc}")
+
+
 def bootstrap(needs_node: bool) -> None:
     """Create the bench venv, the server's venv (unless SERVER_PYTHON names one) and the Node peer's
     node_modules, then re-exec this command in the bench venv."""
@@ -125,8 +148,7 @@ def bootstrap(needs_node: bool) -> None:
         subprocess.run([str(VENV_PY), "-m", "pip", "install", "-q", "-r", str(BENCH / "requirements.txt")], check=True)
         stamp.write_bytes(req)
     if needs_node and not all((NODE_DIR / "node_modules" / m).exists() for m in ("socket.io", "better-sqlite3")):
-        say("npm ci in bench/peers/node (socket.io 4, better-sqlite3 12)")
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+        node_modules()
     os.execv(str(VENV_PY), [str(VENV_PY), str(BENCH / "run.py"), *sys.argv[1:]])
 
 
