@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from server import clock
 from server.accounts import User
-from server.database import Database
+from server.database import Database, in_lists
 from server.errors import Invalid, NotFound
 from server.event_log import EventLog
 
@@ -111,6 +111,19 @@ async def revoke(log: EventLog, user: User, key_id: int) -> dict[str, Any]:
         raise NotFound("API key not found")
     await log.logged_out(user.user_id)
     return _public(row)
+
+
+async def unrevoked(db: Database, key_ids: set[int]) -> set[int]:
+    """Which of `key_ids` are neither revoked nor keys of a deactivated user."""
+    found: set[int] = set()
+    for placeholders, batch in in_lists(key_ids):
+        rows = await db.fetch_all(
+            "SELECT k.key_id FROM api_keys k JOIN users u ON u.user_id = k.user_id "
+            f"WHERE k.key_id IN ({placeholders}) AND k.revoked_at IS NULL AND u.is_active = 1",
+            batch,
+        )
+        found.update(row["key_id"] for row in rows)
+    return found
 
 
 async def resolve(db: Database, key: str) -> tuple[ApiKeyUse, str] | None:

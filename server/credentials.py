@@ -20,6 +20,7 @@ from server.login_sessions import LoginSession
 from server.plans import Plan, plan_named
 
 Via = Literal["cookie", "bearer", "api_key"]
+API_KEY_LOGIN = "key:"
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,10 @@ class Caller:
 
     @property
     def login_hash(self) -> str:
-        """The login session's token hash, which the hub rechecks on open connections; "" for an API key
-        (its sockets close when it is revoked, through the logout broadcast)."""
-        return self.session.token_hash if self.session else ""
+        """What the hub rechecks on the caller's open connections (`still_valid`): the login session's token
+        hash, or `key:<id>` for an API key. The logout broadcast closes them at once; the recheck also
+        when that broadcast was lost."""
+        return self.session.token_hash if self.session else f"{API_KEY_LOGIN}{self.api_key_id}"
 
     @property
     def quota_key(self) -> str:
@@ -88,3 +90,12 @@ async def authentication(
     if caller is None:
         raise Unauthenticated()
     return caller
+
+
+async def still_valid(db: Database, logins: set[str]) -> set[str]:
+    """Which of the connections' `login_hash` values still hold: live login sessions and unrevoked API keys,
+    of active users."""
+    keys = {login for login in logins if login.startswith(API_KEY_LOGIN)}
+    valid = await login_sessions.live(db, logins - keys)
+    unrevoked = await api_keys.unrevoked(db, {int(key.removeprefix(API_KEY_LOGIN)) for key in keys})
+    return valid | {f"{API_KEY_LOGIN}{key_id}" for key_id in unrevoked}

@@ -24,7 +24,7 @@ import itertools
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -212,3 +212,12 @@ class Database(_Reads):
                     return await _Postgres(connection.raw_connection).fetch_all(sql, values)
         finally:
             self.observe(time.perf_counter() - started)
+
+
+def in_lists(values: Iterable[object], size: int = 500) -> Iterator[tuple[str, dict[str, object]]]:
+    """`values` as bounded `IN (...)` lists: each batch's placeholders (":v0, :v1, ...") and parameters,
+    so that one statement never carries thousands of parameters."""
+    ordered = list(values)
+    for start in range(0, len(ordered), size):
+        batch = {f"v{i}": value for i, value in enumerate(ordered[start : start + size])}
+        yield ", ".join(":" + name for name in batch), batch

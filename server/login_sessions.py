@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from server import clock
 from server.accounts import User
-from server.database import Database
+from server.database import Database, in_lists
 from server.errors import Unauthenticated
 from server.event_log import EventLog
 
@@ -76,14 +76,11 @@ async def authentication(db: Database, secret_key: str, token: str | None) -> Lo
 
 async def live(db: Database, token_hashes: set[str]) -> set[str]:
     """Which of `token_hashes` are still live sessions of active users (the rest ended or expired)."""
-    hashes = sorted(token_hashes)
     found: set[str] = set()
-    for start in range(0, len(hashes), 500):  # bounded parameter lists, one statement per 500 sessions
-        batch = {f"h{i}": value for i, value in enumerate(hashes[start : start + 500])}
+    for placeholders, batch in in_lists(token_hashes):
         rows = await db.fetch_all(
             "SELECT s.token_hash FROM login_sessions s JOIN users u ON u.user_id = s.user_id "
-            f"WHERE s.token_hash IN ({', '.join(':' + name for name in batch)}) "
-            "AND s.expires_at > :now AND u.is_active = 1",
+            f"WHERE s.token_hash IN ({placeholders}) AND s.expires_at > :now AND u.is_active = 1",
             {**batch, "now": clock.now_epoch()},
         )
         found.update(row["token_hash"] for row in rows)

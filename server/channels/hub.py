@@ -26,7 +26,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from server import login_sessions, map_visibility, wire
+from server import credentials, map_visibility, wire
 from server.broadcast import Broadcast
 from server.channels.drags import Drags
 from server.channels.presence import ANNOUNCE_EVERY, Member, Presence
@@ -81,7 +81,7 @@ class Subscriber:
         self.member = member
         self.kind = kind
         self.limits = limits
-        self.login = login  # the login session's token hash, rechecked by the hub's ticker
+        self.login = login  # the credentials' login_hash (server/credentials.py), rechecked by the hub's ticker
         self.queue: deque[View | str] = deque()
         self.queued_bytes = 0
         self.moved_at = 0.0  # when the queue last became non-empty or gave up a frame
@@ -437,12 +437,12 @@ class Hub:
                 subscriber.fall_behind()
 
     async def _recheck_logins(self) -> None:
-        """Close connections whose login session ended (logout, expiry, deactivation), in case the logout
-        broadcast was lost: one query per tick for all open connections."""
+        """Close connections whose login session ended (logout, expiry, deactivation) or whose API key was
+        revoked, in case the logout broadcast was lost: one query per tick for all open connections."""
         subscribers = [s for s in self._subscribers() if s.closed is None and s.login]
         if not subscribers:
             return
-        live = await login_sessions.live(self.event_log.db, {s.login for s in subscribers})
+        live = await credentials.still_valid(self.event_log.db, {s.login for s in subscribers})
         for subscriber in subscribers:
             if subscriber.login not in live:
                 subscriber.close(wire.CLOSE_LOGGED_OUT, "logged out")

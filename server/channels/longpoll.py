@@ -22,7 +22,7 @@ async def poll(
 ) -> dict[str, Any]:
     """The poll's answer: up to MAX_EVENTS events the user may see after `last_event_id`, waiting up to
     `wait_seconds` (at most MAX_TIMEOUT) seconds for one if there is none yet; and who is online.
-    `login_hash` is the login session's token hash the hub rechecks ("" for an API key)."""
+    `login_hash` is what the hub rechecks (server/credentials.py: the login session's or the API key's)."""
     member = await game_sessions.require_member(hub.event_log.db, session_id, user)
     await hub.event_log.require_retained(session_id, last_event_id)
     viewer = game_sessions.viewer(user, member)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.live import Client, RedisProcess, ServerProcess, game_table, missing_service
@@ -38,27 +40,57 @@ async def health(client: Client) -> dict[str, Any]:
     return data
 
 
-async def test_a_logout_reaches_a_socket_on_another_process_while_redis_is_down(
+@pytest.fixture
+async def two_processes(
     postgres_url: str, redis_process: RedisProcess, tmp_path: Path
-):
+) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
     env = environment(postgres_url, redis_process)
     a = await ServerProcess(env, tmp_path / "a.log").start()
     b = await ServerProcess(env, tmp_path / "b.log").start()
     try:
-        _, (player_a,), session_id = await game_table(a, players=1)  # type: ignore[arg-type]
-        player_b = same_login_on(b, player_a)
-        socket = await player_b.socket(session_id, last_event_id=10**9)
-        assert (await socket.frame())["type"] == "hello"
-        redis_process.stop()  # the logout broadcast from A is lost
-        assert (await player_a.post("/api/auth/logout.php")).status_code == 200
-        with pytest.raises(ConnectionClosed) as closed:
-            async with asyncio.timeout(30):
-                while True:
-                    await socket.connection.recv()
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4409
+        yield a, b
     finally:
         await a.stop()
         await b.stop()
+
+
+async def closing_code(receive: Callable[[], Awaitable[object]]) -> int:
+    """Read until the socket closes; the close code it got."""
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(30):
+            while True:
+                await receive()
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
+
+
+async def test_a_logout_reaches_a_socket_on_another_process_while_redis_is_down(
+    two_processes: tuple[ServerProcess, ServerProcess], redis_process: RedisProcess
+):
+    a, b = two_processes
+    _, (player_a,), session_id = await game_table(a, players=1)  # type: ignore[arg-type]
+    player_b = same_login_on(b, player_a)
+    socket = await player_b.socket(session_id, last_event_id=10**9)
+    assert (await socket.frame())["type"] == "hello"
+    redis_process.stop()  # the logout broadcast from A is lost
+    assert (await player_a.post("/api/auth/logout.php")).status_code == 200
+    assert await closing_code(socket.connection.recv) == 4409
+
+
+async def test_a_revoked_api_key_closes_its_socket_on_another_process_while_redis_is_down(
+    two_processes: tuple[ServerProcess, ServerProcess], redis_process: RedisProcess
+):
+    a, b = two_processes
+    dm, _, session_id = await game_table(a, players=0)  # type: ignore[arg-type]
+    created = await dm.post("/v1/api-keys", {"name": "table bot", "scope": "read"})
+    assert created.status_code == 201, created.text
+    key = created.json()
+    url = f"ws://127.0.0.1:{b.port}/api/realtime/ws?session_id={session_id}&last_event_id={10**9}"
+    async with connect(url, additional_headers={"Authorization": f"Bearer {key['key']}"}) as socket:
+        assert '"hello"' in await socket.recv()
+        redis_process.stop()  # the broadcast that closes the key's sockets is lost
+        assert (await dm.send("DELETE", f"/v1/api-keys/{key['id']}")).status_code == 200
+        assert await closing_code(socket.recv) == 4409
 
 
 async def test_a_process_starts_while_redis_is_down_and_connects_when_it_returns(postgres_url: str, tmp_path: Path):
