@@ -3,7 +3,7 @@
 // a token (optimistic, sent live as ephemeral drags, dropped as one durable move that the server
 // confirms or corrects); drawing and pinging. The DM's tools come from dm-map-tools.js.
 
-import { h, setText, announce } from "./ui.js";
+import { h, setText, announce, busy } from "./ui.js";
 import { MapScene } from "./map-state.js";
 import { attachPointer, fit, zoomAt } from "./map-pointer.js";
 
@@ -48,27 +48,54 @@ export function mapPanel(context, dmTools) {
   const tokens = svg("g", { class: "tokens" });
   const pings = svg("g", { class: "pings" });
   const marquee = svg("rect", { class: "marquee", visibility: "hidden" });
-  const camera = svg("g", { class: "camera" }, image, drawings, grid, fog, sketch, tokens, pings, marquee);
+  const outline = svg("polygon", { class: "fog-outline" });
+  const camera = svg("g", { class: "camera" }, image, drawings, grid, fog, sketch, tokens, pings, marquee, outline);
   const board = svg("svg", { class: "board", role: "img", "aria-label": "Battle map" }, svg("defs", {}, pattern, mask), camera);
   const viewport = h("div", { class: "map-viewport" }, board);
   const empty = h("p", { class: "muted map-empty" }, role === "dm" ? "No map yet: upload one." : "The DM has not shown a map yet.");
 
-  const tools = [["move", "Move"], ["draw", "Draw"], ["ping", "Ping"], ...(role === "dm" ? [["reveal", "Reveal"], ["hide", "Hide"]] : [])];
+  const tools = [["move", "Move"], ["draw", "Draw"], ["ping", "Ping"],
+    ...(role === "dm" ? [["reveal", "Reveal"], ["hide", "Hide"], ["polygon", "Polygon"]] : [])];
   const toolButtons = tools.map(([name, label]) => {
     const button = h("button", { type: "button", class: "tool", "aria-pressed": String(name === view.tool), dataset: { tool: name } }, label);
     button.addEventListener("click", () => {
       view.tool = name;
       for (const other of toolButtons) other.setAttribute("aria-pressed", String(other === button));
+      showOptions();
     });
     return button;
   });
+  // The polygon tool: each click on the map adds a corner; then reveal or hide the cells whose centre is inside.
+  view.polygon = [];
+  const polygonCount = h("span", { class: "meta polygon-count" });
+  const polygonAction = (action) => {
+    const button = h("button", { type: "button" }, `${action === "reveal" ? "Reveal" : "Hide"} polygon`);
+    button.addEventListener("click", () => busy(button, async () => {
+      await vtt.post(`session/maps/fog/${action}.php`, { map_id: scene.map.map_id, polygon: view.polygon });
+      view.polygon = [];
+      render();
+    }));
+    return button;
+  };
+  const revealPolygon = polygonAction("reveal");
+  const hidePolygon = polygonAction("hide");
+  const clearPolygon = h("button", { type: "button", class: "ghost", onclick: () => { view.polygon = []; render(); } }, "Clear corners");
+  const polygonOptions = h("div", { class: "tool-options polygon-options" }, polygonCount, revealPolygon, hidePolygon, clearPolygon);
+  function showOptions() {
+    polygonOptions.hidden = view.tool !== "polygon";
+    const corners = view.polygon.length;
+    setText(polygonCount, corners ? `${corners} corner${corners === 1 ? "" : "s"}` : "Click the map to set corners");
+    revealPolygon.disabled = hidePolygon.disabled = corners < 3;
+    clearPolygon.disabled = corners === 0;
+  }
   const zoom = (factor) => () => zoomAt(view, board, factor, board.clientWidth / 2, board.clientHeight / 2, render);
   const toolbar = h("div", { class: "map-toolbar", role: "toolbar", "aria-label": "Map tools" },
     h("div", { class: "tools" }, toolButtons),
     h("div", { class: "zoom" },
       h("button", { type: "button", "aria-label": "Zoom in", onclick: zoom(1.25) }, "+"),
       h("button", { type: "button", "aria-label": "Zoom out", onclick: zoom(0.8) }, "−"),
-      h("button", { type: "button", onclick: () => fit(view, board, render) }, "Fit")));
+      h("button", { type: "button", onclick: () => fit(view, board, render) }, "Fit")),
+    role === "dm" ? polygonOptions : null);
   const title = h("p", { class: "map-title" });
 
   let fogKey = null;
@@ -110,6 +137,8 @@ export function mapPanel(context, dmTools) {
         stroke: d.drawing_type === "erase" ? "rgba(0,0,0,0.001)" : d.color, class: d.drawing_type,
       })));
     }
+    outline.setAttribute("points", view.polygon.map(([x, y]) => `${x},${y}`).join(" "));
+    if (role === "dm") showOptions();
     renderTokens();
     pings.replaceChildren(...scene.pings.map((p) => svg("circle", { cx: p.x, cy: p.y, r: g / 2, class: "ping" })));
     if (dmTools) dmTools.render(view);

@@ -1,12 +1,14 @@
 // Mouse, pen and touch on the battle map: pan (drag the background), zoom (wheel, buttons, pinch with two
 // fingers), drag a token (sent live at most every 50 ms, dropped as one durable move the server confirms
-// or corrects), draw a stroke, ping a point, and for the DM select cells to reveal or hide.
+// or corrects), draw a stroke, ping a point, and for the DM select cells to reveal or hide (a rectangle,
+// or a polygon's corners one click at a time).
 
 import { announce } from "./ui.js";
 
 const DRAG_INTERVAL_MS = 50; // 20 drags a second: the server's limit per user
 const MAX_POINTS = 2000; // the server's bound on a drawing's path
 const MAX_CELLS = 5000; // the server's bound on one fog change
+const MAX_POLYGON_POINTS = 200; // the server's bound on a fog polygon's corners
 
 export function fit(view, board, render) {
   const map = view.scene.map;
@@ -66,6 +68,10 @@ export function attachPointer(view, board, camera, { render, game, vtt, marquee,
       sketch.setAttribute("points", `${at.x},${at.y}`);
       sketch.setAttribute("stroke", view.brush.color);
       sketch.setAttribute("stroke-width", view.brush.size);
+    } else if (view.tool === "polygon") {
+      if (view.polygon.length < MAX_POLYGON_POINTS) view.polygon.push([clamp(at.x, scene.map.width), clamp(at.y, scene.map.height)]);
+      gesture = null;
+      render();
     } else if (view.tool === "ping") {
       const body = { type: "map_ping", map_id: scene.map.map_id, x_position: clamp(at.x, scene.map.width), y_position: clamp(at.y, scene.map.height) };
       game.send(body);

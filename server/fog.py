@@ -9,6 +9,7 @@ only the DM hears of any of it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,6 +58,46 @@ async def _tokens_event(change: Change, map_row: Row, before: set[Cell], after: 
     for token_id in sorted(was.keys() - now.keys()):
         removal = {"token_id": token_id, "map_id": map_row["map_id"]}
         await change.record(session_id, "map_token_removed", removal, audience="players")
+
+
+def cells_in_polygon(grid: Grid, points: list[tuple[float, float]]) -> set[Cell]:
+    """The grid cells whose centre lies inside the polygon (map pixels; the even-odd rule, so a
+    self-crossing outline leaves its overlap out), on the map's grid only. The fog stays cells: what
+    players are sent and what hides a token is decided cell by cell, as for cells revealed one by one."""
+    edges = list(zip(points, points[1:] + points[:1], strict=True))
+    top, bottom = min(y for _, y in points), max(y for _, y in points)
+    cells: set[Cell] = set()
+    for row in grid.rows:
+        y = grid.offset_y + (row + 0.5) * grid.size
+        if not top <= y <= bottom:
+            continue
+        # Where the row's centre line crosses the outline; a vertex counts for the edge it starts below.
+        crossings = sorted(
+            x0 + (y - y0) * (x1 - x0) / (y1 - y0) for (x0, y0), (x1, y1) in edges if (y0 <= y) != (y1 <= y)
+        )
+        for left, right in zip(crossings[::2], crossings[1::2], strict=False):
+            first = math.ceil((left - grid.offset_x) / grid.size - 0.5)
+            last = math.floor((right - grid.offset_x) / grid.size - 0.5)
+            cells.update(
+                (col, row) for col in range(max(first, grid.columns.start), min(last, grid.columns.stop - 1) + 1)
+            )
+    return cells
+
+
+async def polygon_cells(log: EventLog, dm: User, map_id: int, points: list[tuple[float, float]]) -> list[Cell]:
+    """The cells a polygon of the DM's covers on the map, within the bound of one change."""
+    map_row = await for_dm(log.db, dm, map_id)
+    cells = cells_in_polygon(Grid.of(map_row), points)
+    if not cells:
+        raise Invalid({"polygon": "The polygon covers no cell's centre on this map"})
+    if len(cells) > MAX_CELLS_PER_CHANGE:
+        raise Invalid(
+            {
+                "polygon": f"The polygon covers {len(cells)} cells, at most {MAX_CELLS_PER_CHANGE} at once: "
+                "draw it in parts"
+            }
+        )
+    return sorted(cells)
 
 
 async def reveal(log: EventLog, dm: User, map_id: int, cells: list[Cell]) -> dict[str, Any]:

@@ -415,13 +415,18 @@ API_ENDPOINTS: list[Endpoint] = [
     _post(
         "/session/maps/fog/reveal.php",
         fog.reveal,
-        "Reveal fog cells (DM)",
+        "Reveal fog cells or a polygon (DM)",
         _MAP,
-        body=fog.FogCells,
+        body=fog.FogArea,
         errors=(*_MEMBER, 409),
     ),
     _post(
-        "/session/maps/fog/hide.php", fog.hide, "Hide fog cells (DM)", _MAP, body=fog.FogCells, errors=(*_MEMBER, 409)
+        "/session/maps/fog/hide.php",
+        fog.hide,
+        "Hide fog cells or a polygon (DM)",
+        _MAP,
+        body=fog.FogArea,
+        errors=(*_MEMBER, 409),
     ),
     _post(
         "/session/maps/fog/reset.php",
