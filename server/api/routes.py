@@ -81,6 +81,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Create a game session (you are its DM)",
         _SESSION,
         body=game_sessions.NewSession,
+        errors=(409,),
     ),
     _post(
         "/session/invite-player.php",
@@ -129,7 +130,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Create a character",
         _CHARACTER,
         body=characters.NewCharacter,
-        errors=_MEMBER,
+        errors=(*_MEMBER, 409),
     ),
     _post(
         "/character/update-hp.php",
@@ -197,7 +198,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Put monsters in a game session (DM)",
         _MONSTER,
         body=monsters.NewInstances,
-        errors=_MEMBER,
+        errors=(*_MEMBER, 409),
     ),
     _post(
         "/monsters/update-instance.php",
