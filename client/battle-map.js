@@ -17,6 +17,22 @@ export function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** The drawings in order; an erase stroke masks out everything drawn before it (not what comes after). */
+function drawingLayers(list, map, panelId) {
+  const masks = [];
+  let layer = [];
+  list.forEach((d, index) => {
+    const points = d.path_data.map(([x, y]) => `${x},${y}`).join(" ");
+    const line = (stroke, cls) => svg("polyline", { points, fill: "none", "stroke-width": d.brush_size, stroke, class: cls });
+    if (d.drawing_type !== "erase") return void layer.push(line(d.color, "stroke"));
+    const maskId = `erase-${panelId}-${index}`;
+    const area = { x: 0, y: 0, width: map.width, height: map.height };
+    masks.push(svg("mask", { id: maskId, maskUnits: "userSpaceOnUse", ...area }, svg("rect", { ...area, fill: "white" }), line("black", "erase")));
+    layer = [svg("g", { mask: `url(#${maskId})`, class: "erased", dataset: { drawingId: d.drawing_id } }, ...layer)];
+  });
+  return [svg("defs", {}, ...masks), ...layer];
+}
+
 /** Revealed cells ("col,row") as runs [row, first column, last column] along each row. */
 function runsOf(revealed) {
   const cells = [...revealed].map((cell) => cell.split(",").map(Number)).sort((a, b) => a[1] - b[1] || a[0] - b[0]);
@@ -54,7 +70,7 @@ export function mapPanel(context, dmTools) {
   const viewport = h("div", { class: "map-viewport" }, board);
   const empty = h("p", { class: "muted map-empty" }, role === "dm" ? "No map yet: upload one." : "The DM has not shown a map yet.");
 
-  const tools = [["move", "Move"], ["draw", "Draw"], ["ping", "Ping"],
+  const tools = [["move", "Move"], ["draw", "Draw"], ["erase", "Erase"], ["ping", "Ping"],
     ...(role === "dm" ? [["reveal", "Reveal"], ["hide", "Hide"], ["polygon", "Polygon"]] : [])];
   const toolButtons = tools.map(([name, label]) => {
     const button = h("button", { type: "button", class: "tool", "aria-pressed": String(name === view.tool), dataset: { tool: name } }, label);
@@ -81,7 +97,16 @@ export function mapPanel(context, dmTools) {
   const hidePolygon = polygonAction("hide");
   const clearPolygon = h("button", { type: "button", class: "ghost", onclick: () => { view.polygon = []; render(); } }, "Clear corners");
   const polygonOptions = h("div", { class: "tool-options polygon-options" }, polygonCount, revealPolygon, hidePolygon, clearPolygon);
+  // Draw and Erase: the brush's colour and width.
+  const brushColor = h("input", { type: "color", value: view.brush.color.toLowerCase(), "aria-label": "Brush colour" });
+  brushColor.addEventListener("input", () => { view.brush.color = brushColor.value.toUpperCase(); });
+  const brushSize = h("input", { type: "range", min: 1, max: 50, value: view.brush.size, "aria-label": "Brush size" });
+  brushSize.addEventListener("input", () => { view.brush.size = Number(brushSize.value); });
+  const brushOptions = h("div", { class: "tool-options brush-options" },
+    h("label", { class: "check" }, "Colour ", brushColor), h("label", { class: "check" }, "Width ", brushSize));
   function showOptions() {
+    brushOptions.hidden = view.tool !== "draw" && view.tool !== "erase";
+    brushColor.disabled = view.tool === "erase";
     polygonOptions.hidden = view.tool !== "polygon";
     const corners = view.polygon.length;
     setText(polygonCount, corners ? `${corners} corner${corners === 1 ? "" : "s"}` : "Click the map to set corners");
@@ -95,7 +120,7 @@ export function mapPanel(context, dmTools) {
       h("button", { type: "button", "aria-label": "Zoom in", onclick: zoom(1.25) }, "+"),
       h("button", { type: "button", "aria-label": "Zoom out", onclick: zoom(0.8) }, "−"),
       h("button", { type: "button", onclick: () => fit(view, board, render) }, "Fit")),
-    role === "dm" ? polygonOptions : null);
+    brushOptions, role === "dm" ? polygonOptions : null);
   const title = h("p", { class: "map-title" });
 
   let fogKey = null;
@@ -132,13 +157,10 @@ export function mapPanel(context, dmTools) {
     }
     if (scene.drawings.length !== drawnCount) {
       drawnCount = scene.drawings.length;
-      drawings.replaceChildren(...scene.drawings.map((d) => svg("polyline", {
-        points: d.path_data.map(([x, y]) => `${x},${y}`).join(" "), fill: "none", "stroke-width": d.brush_size,
-        stroke: d.drawing_type === "erase" ? "rgba(0,0,0,0.001)" : d.color, class: d.drawing_type,
-      })));
+      drawings.replaceChildren(...drawingLayers(scene.drawings, map, id));
     }
     outline.setAttribute("points", view.polygon.map(([x, y]) => `${x},${y}`).join(" "));
-    if (role === "dm") showOptions();
+    showOptions();
     renderTokens();
     pings.replaceChildren(...scene.pings.map((p) => svg("circle", { cx: p.x, cy: p.y, r: g / 2, class: "ping" })));
     if (dmTools) dmTools.render(view);

@@ -1,6 +1,7 @@
 // The DM's battle-map tools (players never download this module): upload a map, pick the map on screen,
 // show it to the players, place tokens (characters, monsters, markers; visible or hidden), hide or show
-// and remove the selected token, reveal or cover the whole map, clear the drawings, set the grid.
+// and remove the selected token, reveal or cover the whole map, clear the drawings, set the grid (square
+// size and offset), rename or delete the map.
 
 import { h, field, setText, busy, announce, onSubmit } from "./ui.js";
 
@@ -16,6 +17,9 @@ export function dmMapTools(context) {
   const toggle = h("button", { type: "button" }, "Hide from players");
   const remove = h("button", { type: "button", class: "danger" }, "Remove token");
   const gridSize = h("input", { type: "number", min: 10, max: 1000, name: "grid_size", class: "amount" });
+  const offsetX = h("input", { type: "number", min: 0, max: 999, name: "grid_offset_x", class: "amount" });
+  const offsetY = h("input", { type: "number", min: 0, max: 999, name: "grid_offset_y", class: "amount" });
+  const mapName = h("input", { name: "map_name", maxlength: 100, "aria-label": "Rename the map to" });
 
   const upload = h("form", { class: "map-upload" },
     field("Map image", h("input", { type: "file", name: "image", accept: "image/png,image/jpeg,image/webp", required: true })),
@@ -47,13 +51,30 @@ export function dmMapTools(context) {
   const revealAll = mapAction("Reveal all", (map) => vtt.post("session/maps/fog/reveal.php", { map_id: map.map_id, cells: allCells(map) }));
   const coverAll = mapAction("Cover all", (map) => vtt.post("session/maps/fog/reset.php", { map_id: map.map_id }));
   const clearDrawings = mapAction("Clear drawings", (map) => vtt.post("session/maps/drawings/clear.php", { map_id: map.map_id }));
-  const applyGrid = mapAction("Set grid", (map) =>
-    vtt.request("PUT", "session/maps/update.php", { body: { map_id: map.map_id, grid_size: Number(gridSize.value) } }));
+  const update = (map, fields) => vtt.request("PUT", "session/maps/update.php", { body: { map_id: map.map_id, ...fields } });
+  const applyGrid = mapAction("Set grid", (map) => update(map, {
+    grid_size: Number(gridSize.value), grid_offset_x: Number(offsetX.value) || 0, grid_offset_y: Number(offsetY.value) || 0,
+  }));
+  const rename = mapAction("Rename", (map) => update(map, { map_name: mapName.value.trim() }));
+  const deleteMap = h("button", { type: "button", class: "ghost danger" }, "Delete map");
+  deleteMap.addEventListener("click", () => {
+    const map = current();
+    if (!window.confirm(`Delete ${map.map_name} with its tokens, fog and drawings?`)) return;
+    busy(deleteMap, async () => {
+      await vtt.request("DELETE", "session/maps/delete.php", { body: { map_id: map.map_id } });
+      announce(`Deleted ${map.map_name}`);
+      view.scene.maps.delete(map.map_id);
+      await view.reload(); // the active map, else another, else none
+    });
+  });
   const onMap = h("div", { class: "map-dm-actions" },
     h("div", { class: "row" }, h("label", {}, "Map on screen ", mapSelect), activate),
     h("div", { class: "row" }, h("label", {}, "Token ", source), h("label", {}, hidden, " hidden"), place),
     h("div", { class: "row" }, selectedLine, toggle, remove),
-    h("div", { class: "row" }, revealAll, coverAll, clearDrawings, h("label", {}, "Grid ", gridSize, " px"), applyGrid));
+    h("div", { class: "row" }, revealAll, coverAll, clearDrawings),
+    h("div", { class: "row" }, h("label", {}, "Grid ", gridSize, " px"), h("label", {}, "offset x ", offsetX),
+      h("label", {}, "y ", offsetY), applyGrid),
+    h("div", { class: "row" }, mapName, rename, deleteMap));
 
   return {
     element(mapView) {
@@ -67,7 +88,15 @@ export function dmMapTools(context) {
       onMap.hidden = !map;
       syncOptions(mapSelect, [...scene.maps.values()].map((m) => [m.map_id, `${m.map_name}${m.is_active ? " (shown)" : ""}`]), map && map.map_id);
       activate.disabled = !map || map.is_active;
-      if (map && document.activeElement !== gridSize) gridSize.value = map.grid_size;
+      if (map) {
+        for (const [input, value] of [[gridSize, map.grid_size], [offsetX, map.grid_offset_x], [offsetY, map.grid_offset_y], [mapName, map.map_name]]) {
+          // What the DM is typing stays; otherwise the map's values (a rename or new grid from elsewhere).
+          if (document.activeElement !== input && input.dataset.shown !== `${map.map_id}:${value}`) {
+            input.value = value;
+            input.dataset.shown = `${map.map_id}:${value}`;
+          }
+        }
+      }
       const options = [["marker", "Marker"],
         ...state.charactersSorted().map((c) => [`character:${c.character_id}`, c.character_name]),
         ...state.monstersSorted().filter((m) => !m.is_dead).map((m) => [`monster:${m.instance_id}`, m.instance_name])];

@@ -1,6 +1,6 @@
 // Mouse, pen and touch on the battle map: pan (drag the background), zoom (wheel, buttons, pinch with two
 // fingers), drag a token (sent live at most every 50 ms, dropped as one durable move the server confirms
-// or corrects), draw a stroke, ping a point, and for the DM select cells to reveal or hide (a rectangle,
+// or corrects), draw or erase a stroke, ping a point, and for the DM select cells to reveal or hide (a rectangle,
 // or a polygon's corners one click at a time).
 
 import { announce } from "./ui.js";
@@ -63,10 +63,11 @@ export function attachPointer(view, board, camera, { render, game, vtt, marquee,
     } else if (view.tool === "reveal" || view.tool === "hide") {
       gesture = { kind: "fog", from: at, to: at };
       showMarquee(gesture);
-    } else if (view.tool === "draw") {
-      gesture = { kind: "draw", points: [[Math.round(at.x), Math.round(at.y)]] };
+    } else if (view.tool === "draw" || view.tool === "erase") {
+      const erase = view.tool === "erase";
+      gesture = { kind: "draw", erase, points: [[Math.round(at.x), Math.round(at.y)]] };
       sketch.setAttribute("points", `${at.x},${at.y}`);
-      sketch.setAttribute("stroke", view.brush.color);
+      sketch.setAttribute("stroke", erase ? "rgba(255, 255, 255, 0.5)" : view.brush.color);
       sketch.setAttribute("stroke-width", view.brush.size);
     } else if (view.tool === "polygon") {
       if (view.polygon.length < MAX_POLYGON_POINTS) view.polygon.push([clamp(at.x, scene.map.width), clamp(at.y, scene.map.height)]);
@@ -199,7 +200,8 @@ export function attachPointer(view, board, camera, { render, game, vtt, marquee,
     } else if (done.kind === "draw") {
       sketch.removeAttribute("points");
       await vtt.post("session/maps/drawings/add.php", {
-        map_id: map.map_id, drawing_type: "stroke", color: view.brush.color, brush_size: view.brush.size, path_data: done.points,
+        map_id: map.map_id, drawing_type: done.erase ? "erase" : "stroke", color: view.brush.color, brush_size: view.brush.size,
+        path_data: done.points,
       });
     }
   }

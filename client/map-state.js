@@ -44,13 +44,25 @@ export class MapScene {
       else this.clear();
       return;
     }
-    const data = await this.vtt.get("session/maps/list.php", { session_id: this.sessionId });
+    // Live events wait while the list is read (a replayed map_activated would load a map of its own).
+    this._buffer = this._buffer || [];
+    let data;
+    try {
+      data = await this.vtt.get("session/maps/list.php", { session_id: this.sessionId });
+    } catch (error) {
+      this._buffer = null;
+      throw error;
+    }
     this.maps = new Map(data.maps.map((map) => [map.map_id, map]));
     const keep = this.map && this.maps.has(this.map.map_id) ? this.map.map_id : null;
     const active = [...this.maps.values()].find((map) => map.is_active);
     const next = keep ?? (active ? active.map_id : null) ?? (this.maps.size ? [...this.maps.keys()][0] : null);
-    if (next == null) this.clear();
-    else if (first && first.scene && first.scene.map_id === next) this.load(first.scene);
+    if (next == null) {
+      const buffered = this._buffer || [];
+      this._buffer = null;
+      this.clear();
+      for (const [type, eventData, meta] of buffered) this.apply(type, eventData, meta);
+    } else if (first && first.scene && first.scene.map_id === next) this.load(first.scene);
     else await this.show(next);
   }
 
