@@ -131,8 +131,8 @@ export function mapPanel(context, dmTools) {
     empty.hidden = !!map;
     setText(title, map ? `${map.map_name}${role === "dm" && !map.is_active ? " (not shown to players)" : ""}` : "");
     if (!map) return;
-    if (view.fitted !== map.map_id) {
-      view.fitted = map.map_id; // a map just shown: the whole of it in view (the board is laid out by now)
+    if (view.fitted !== map.map_id && board.clientWidth > 0) {
+      view.fitted = map.map_id; // a map just shown: the whole of it in view, once the board has its size
       fit(view, board, () => {});
     }
     camera.setAttribute("transform", `translate(${view.camera.x} ${view.camera.y}) scale(${view.camera.scale})`);
@@ -222,6 +222,8 @@ export function mapPanel(context, dmTools) {
 
   attachPointer(view, board, camera, { render, game, vtt, marquee, sketch, movable });
   scene.onChange(render);
+  // The snapshot's map is shown before the panel is on the page: fit it when the board gets its size.
+  new ResizeObserver(() => scene.map && view.fitted !== scene.map.map_id && render()).observe(board);
   state.onChange(() => scene.map && renderTokens());
   const unsubscribe = [
     game.on("*", (event) => scene.apply(event.event_type, event.event_data, event)),

@@ -53,9 +53,10 @@ async def open_seat(
     block_websocket: bool = False,
     viewport: dict[str, int] | None = None,
     query: str = "",
+    touch: bool = False,
 ) -> Seat:
-    """A fresh browser context, logged in through the login form."""
-    context = await browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+    """A fresh browser context, logged in through the login form (`touch`: a touch screen, as a phone's)."""
+    context = await browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, has_touch=touch)
     if block_websocket:
         # As a proxy that does not pass WebSockets: every socket is closed before the server says hello.
         async def refuse(route: Any) -> None:
