@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import astuple, dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
+
+from typing_extensions import TypedDict
 
 from server import accounts, clock
 from server.accounts import User

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired
+
+from typing_extensions import TypedDict
 
 from server import clock
 from server.accounts import User

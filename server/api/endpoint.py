@@ -37,6 +37,7 @@ class Endpoint:
     enveloped: bool = True  # the success answer is the {"status": "success", "data": ...} envelope
     status: int = 200  # of the success answer (201 for a creation, 204 for a deletion on /v1)
     platform: bool = False  # a /v1 operation: its error format, bearer tokens, the request quota
+    answer: Any = None  # the TypedDict of the success answer's `data`, where one is declared
 
     def route(self) -> Route:
         return Route(self.path, self.handler, methods=[self.method, *self.also])

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import swagger_ui_bundle
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -70,7 +70,7 @@ def _envelopes() -> dict[str, Any]:
             "properties": {
                 "status": {"const": "success"},
                 "message": {"type": "string"},
-                "data": {"description": "the answer; its fields are described in README.md"},
+                "data": {"description": "the answer: its schema where the operation declares one, else README.md"},
             },
         },
         "Error": {
@@ -125,10 +125,24 @@ class _Schemas:
 
     def __init__(self) -> None:
         self.components: dict[str, Any] = _envelopes()
-        self._names: dict[type[BaseModel], str] = {}
+        self._names: dict[Any, str] = {}  # models and answer TypedDicts
 
     def schema(self, model: type[BaseModel]) -> dict[str, Any]:
         return model.model_json_schema(ref_template=_REF, mode="validation")
+
+    def typed(self, answer: Any) -> dict[str, str]:
+        """A reference to the schema of an answer's TypedDict (its nested ones alongside)."""
+        if answer not in self._names:
+            name = answer.__name__
+            if name in self.components:
+                name = f"{answer.__module__.rsplit('.', 1)[-1]}.{name}"
+            schema = TypeAdapter(answer).json_schema(ref_template=_REF, mode="serialization")
+            for nested, definition in schema.pop("$defs", {}).items():
+                if self.components.setdefault(nested, definition) != definition:
+                    raise RuntimeError(f"two schemas named {nested} in the API document")
+            self.components[name] = schema
+            self._names[answer] = name
+        return {"$ref": _REF.format(model=self._names[answer])}
 
     def ref(self, model: type[BaseModel]) -> dict[str, str]:
         if model not in self._names:
@@ -219,13 +233,18 @@ _QUOTA_HEADERS = {
 }
 
 
-def _success(endpoint: Endpoint) -> dict[str, Any]:
+def _success(schemas: _Schemas, endpoint: Endpoint) -> dict[str, Any]:
     if endpoint.status == 204:
         return {"description": "Done (no content)", "headers": _QUOTA_HEADERS}
     if endpoint.media_type != "application/json":
         schema: dict[str, Any] = {"type": "string"}
+    elif endpoint.enveloped and endpoint.answer is not None:
+        data = {"type": "object", "properties": {"data": schemas.typed(endpoint.answer)}}
+        schema = {"allOf": [{"$ref": _REF.format(model="Success")}, data]}
     elif endpoint.enveloped:
         schema = {"$ref": _REF.format(model="Success")}
+    elif endpoint.answer is not None:
+        schema = schemas.typed(endpoint.answer)
     else:
         schema = {"type": "object"}
     answer: dict[str, Any] = {"description": "Success", "content": {endpoint.media_type: {"schema": schema}}}
@@ -251,6 +270,7 @@ def _error(status: int, platform: bool = False) -> dict[str, Any]:
 
 
 def _operation(schemas: _Schemas, path: str, endpoint: Endpoint) -> dict[str, Any]:
+    body = _request_body(schemas, endpoint)  # first: a request model keeps its plain name beside an answer's
     operation: dict[str, Any] = {
         "operationId": endpoint.method.lower()
         + path.replace("/", "_")
@@ -263,11 +283,10 @@ def _operation(schemas: _Schemas, path: str, endpoint: Endpoint) -> dict[str, An
         "tags": [endpoint.tag],
         "parameters": _parameters(schemas, path, endpoint),
         "responses": {
-            str(endpoint.status): _success(endpoint),
+            str(endpoint.status): _success(schemas, endpoint),
             **{str(s): _error(s, endpoint.platform) for s in error_statuses(endpoint)},
         },
     }
-    body = _request_body(schemas, endpoint)
     if body is not None:
         operation["requestBody"] = body
     if endpoint.login:

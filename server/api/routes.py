@@ -31,7 +31,14 @@ from server.api import (
 )
 from server.api.endpoint import Endpoint, _delete, _get, _post, _put
 from server.api.v1.routes import V1, V1_ENDPOINTS, V1_ROOT_ENDPOINTS
+from server.audio import AudioControl
 from server.channels import websocket
+from server.characters import CreatedCharacter, XpGrant
+from server.characters import HitPoints as CharacterHitPoints
+from server.game_sessions import Accepted, CreatedGameSession, Invited, Removed, StatusChange
+from server.initiative import Tracker, TrackerChange
+from server.monster_instances import HitPoints as MonsterHitPoints
+from server.monster_instances import Spawned
 
 _MAP_FORM = {
     "type": "object",
@@ -82,6 +89,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _SESSION,
         body=game_sessions.NewSession,
         errors=(409,),
+        answer=CreatedGameSession,
     ),
     _post(
         "/session/invite-player.php",
@@ -90,6 +98,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _SESSION,
         body=game_sessions.Invitation,
         errors=(*_MEMBER, 409),
+        answer=Invited,
     ),
     _post(
         "/session/accept-invitation.php",
@@ -98,6 +107,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _SESSION,
         body=game_sessions.SessionRef,
         errors=(*_MEMBER, 409),
+        answer=Accepted,
     ),
     _get("/session/list.php", game_sessions.list_sessions, "Your game sessions", _SESSION, query=pagination.PageQuery),
     _post(
@@ -107,6 +117,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _SESSION,
         body=game_sessions.PlayerRef,
         errors=_MEMBER,
+        answer=Removed,
     ),
     _post(
         "/session/start.php",
@@ -115,6 +126,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _SESSION,
         body=game_sessions.SessionRef,
         errors=(*_MEMBER, 409),
+        answer=StatusChange,
     ),
     _post(
         "/session/end.php",
@@ -123,6 +135,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _SESSION,
         body=game_sessions.SessionRef,
         errors=(*_MEMBER, 409),
+        answer=StatusChange,
     ),
     _post(
         "/character/create.php",
@@ -131,6 +144,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _CHARACTER,
         body=characters.NewCharacter,
         errors=(*_MEMBER, 409),
+        answer=CreatedCharacter,
     ),
     _post(
         "/character/update-hp.php",
@@ -139,6 +153,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _CHARACTER,
         body=characters.CharacterHitPoints,
         errors=(*_MEMBER, 409),
+        answer=CharacterHitPoints,
     ),
     _get(
         "/character/get.php", characters.get, "One character", _CHARACTER, query=characters.CharacterRef, errors=_MEMBER
@@ -158,6 +173,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _CHARACTER,
         body=characters.XpGrant,
         errors=(*_MEMBER, 409),
+        answer=XpGrant,
     ),
     _post(
         "/forum/posts/upload-image.php",
@@ -174,6 +190,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Audio",
         body=audio.AudioControl,
         errors=_MEMBER,
+        answer=AudioControl,
     ),
     _get(
         "/session/get-dm-dashboard.php",
@@ -199,6 +216,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MONSTER,
         body=monsters.NewInstances,
         errors=(*_MEMBER, 409),
+        answer=Spawned,
     ),
     _post(
         "/monsters/update-instance.php",
@@ -215,6 +233,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MONSTER,
         body=monsters.InstanceHitPoints,
         errors=(*_MEMBER, 409),
+        answer=MonsterHitPoints,
     ),
     _post(
         "/monsters/delete-instance.php",
@@ -239,6 +258,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _COMBAT,
         body=combat.CharacterEntry,
         errors=(*_MEMBER, 409),
+        answer=TrackerChange,
     ),
     _post(
         "/combat/add-monster.php",
@@ -247,6 +267,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _COMBAT,
         body=combat.MonsterEntry,
         errors=(*_MEMBER, 409),
+        answer=TrackerChange,
     ),
     _post(
         "/combat/roll-initiative.php",
@@ -255,6 +276,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _COMBAT,
         body=combat.Roll,
         errors=(*_MEMBER, 409),
+        answer=TrackerChange,
     ),
     _post(
         "/combat/next-turn.php",
@@ -263,6 +285,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _COMBAT,
         body=combat.SessionRef,
         errors=(*_MEMBER, 409),
+        answer=TrackerChange,
     ),
     _get(
         "/combat/get-initiative.php",
@@ -271,6 +294,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _COMBAT,
         query=combat.SessionRef,
         errors=_MEMBER,
+        answer=Tracker,
     ),
     _post(
         "/combat/remove-character.php",
@@ -279,6 +303,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _COMBAT,
         body=combat.EntryRef,
         errors=_MEMBER,
+        answer=TrackerChange,
     ),
     _post(
         "/combat/remove-monster.php",
@@ -287,6 +312,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _COMBAT,
         body=combat.EntryRef,
         errors=_MEMBER,
+        answer=TrackerChange,
     ),
     _post(
         "/combat/clear-initiative.php",
@@ -295,6 +321,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _COMBAT,
         body=combat.SessionRef,
         errors=_MEMBER,
+        answer=TrackerChange,
     ),
     _get("/items/list.php", items.list_items, "The equipment list", "Items", query=items.ItemQuery, login=False),
     _post(

@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from server.api.openapi import error_statuses
 from server.api.routes import ENDPOINTS
+from tests.live import LiveServer, game_table
 
 
 def _routes(routes, prefix=""):
@@ -87,3 +88,18 @@ async def test_the_platform_api_is_in_the_document_with_its_own_errors_and_beare
     upload = document["paths"]["/v1/assets"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert upload["properties"]["type"]["enum"] == ["map", "token", "portrait", "handout", "audio"]
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+async def test_typed_answers_are_described_and_the_server_answers_them(server: LiveServer):
+    """Where the route table declares an answer's TypedDict, the document states its `data` (and the fuzz
+    in test_fuzz.py checks every answer against it); here one real answer against its schema."""
+    dm, _, session_id = await game_table(server, players=0)
+    document = (await dm.get("/api/openapi.json")).json()
+    answer = document["paths"]["/api/combat/get-initiative.php"]["get"]["responses"]["200"]
+    (envelope, typed) = answer["content"]["application/json"]["schema"]["allOf"]
+    assert envelope == {"$ref": "#/components/schemas/Success"}
+    assert typed["properties"]["data"] == {"$ref": "#/components/schemas/Tracker"}
+    tracker = document["components"]["schemas"]["Tracker"]
+    assert set(tracker["required"]) == {"initiatives", "round_number"}
+    data = (await dm.get("/api/combat/get-initiative.php", session_id=session_id)).json()["data"]
+    assert set(data) == set(tracker["properties"]) and data["initiatives"] == []
