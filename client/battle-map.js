@@ -105,9 +105,9 @@ export function mapPanel(context, dmTools) {
   const brushOptions = h("div", { class: "tool-options brush-options" },
     h("label", { class: "check" }, "Colour ", brushColor), h("label", { class: "check" }, "Width ", brushSize));
   function showOptions() {
-    brushOptions.hidden = view.tool !== "draw" && view.tool !== "erase";
+    brushOptions.hidden = !scene.map || (view.tool !== "draw" && view.tool !== "erase");
     brushColor.disabled = view.tool === "erase";
-    polygonOptions.hidden = view.tool !== "polygon";
+    polygonOptions.hidden = !scene.map || view.tool !== "polygon";
     const corners = view.polygon.length;
     setText(polygonCount, corners ? `${corners} corner${corners === 1 ? "" : "s"}` : "Click the map to set corners");
     revealPolygon.disabled = hidePolygon.disabled = corners < 3;
@@ -130,6 +130,7 @@ export function mapPanel(context, dmTools) {
     viewport.hidden = !map;
     empty.hidden = !!map;
     setText(title, map ? `${map.map_name}${role === "dm" && !map.is_active ? " (not shown to players)" : ""}` : "");
+    showOptions();
     if (!map) return;
     if (view.fitted !== map.map_id && board.clientWidth > 0) {
       view.fitted = map.map_id; // a map just shown: the whole of it in view, once the board has its size
@@ -160,7 +161,6 @@ export function mapPanel(context, dmTools) {
       drawings.replaceChildren(...drawingLayers(scene.drawings, map, id));
     }
     outline.setAttribute("points", view.polygon.map(([x, y]) => `${x},${y}`).join(" "));
-    showOptions();
     renderTokens();
     pings.replaceChildren(...scene.pings.map((p) => svg("circle", { cx: p.x, cy: p.y, r: g / 2, class: "ping" })));
     if (dmTools) dmTools.render(view);

@@ -75,6 +75,7 @@ export function dmMapTools(context) {
     h("div", { class: "row" }, h("label", {}, "Grid ", gridSize, " px"), h("label", {}, "offset x ", offsetX),
       h("label", {}, "y ", offsetY), applyGrid),
     h("div", { class: "row" }, mapName, rename, deleteMap));
+  onMap.hidden = true; // until a map is on screen
 
   return {
     element(mapView) {
