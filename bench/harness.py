@@ -307,6 +307,7 @@ def ours(name: str, database_url: str | None = None) -> tuple[Server, str]:
         "MAX_USER_CONNECTIONS": "1000000",
         "CONNECTION_RATE": "1000000/second",
         "SECRET_KEY": SECRET,
+        "ACCESS_LOG": "true" if Logging.access_log else "false",  # servers before ACCESS_LOG: serverwrap.py
     }
     argv = [server_python(), "-m", "server", "serve", "--host", "127.0.0.1", "--port", "{port}"]
     return Server(name, argv, env), url

@@ -466,23 +466,27 @@ class Ladder:
         self.rates = list(rates)
         self.refine = refine
         self.min_rate = min_rate
-        self.good: int | None = None  # highest sustained rate
-        self.bad: int | None = None  # lowest saturated rate at or above min_rate
+        self.sustained: list[int] = []
+        self.saturated: list[int] = []
+        self.bisecting = False
 
     def next(self) -> int | None:
-        if self.bad is None:
+        if not self.bisecting:
             return self.rates.pop(0) if self.rates else None
-        if self.refine <= 0 or self.good is None:
+        if self.refine <= 0 or not self.sustained:
+            return None
+        good = max(self.sustained)
+        above = [r for r in self.saturated if r > good]
+        if not above:
             return None
         self.refine -= 1
-        mid = round((self.good * self.bad) ** 0.5)
-        return mid if self.good < mid < self.bad else None
+        mid = round((good * min(above)) ** 0.5)
+        return mid if good < mid < min(above) else None
 
     def record(self, rate: int, saturated: bool) -> None:
-        if not saturated:
-            self.good = max(self.good or 0, rate)
-        elif rate >= self.min_rate:
-            self.bad = min(self.bad or rate, rate)
+        (self.saturated if saturated else self.sustained).append(rate)
+        if saturated and rate >= self.min_rate:
+            self.bisecting = True
 
 
 async def fanout(cfg: dict) -> dict:

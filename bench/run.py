@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -167,9 +168,31 @@ def write_reports(results: dict, short: bool) -> None:
             say(f"wrote the battle-map section of bench/RESULTS.md ({name})")
 
 
+def take_lock() -> None:
+    """BENCH_LOCK=/path: hold an exclusive flock on it while measuring (not while the venvs are made), so
+    that two benchmarks on one machine never overlap."""
+    path = os.environ.get("BENCH_LOCK")
+    if not path:
+        return
+    import fcntl
+
+    handle = open(path, "a")  # kept open (and locked) until the process ends
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        say(f"waiting for {path} (another benchmark is running)")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    _held.append(handle)
+
+
+_held: list = []
+
+
 def main() -> None:
     args = options()
     harness.bootstrap(needs_node(args))
+    if not args.report_only:
+        take_lock()
     Logging.access_log = args.access_log
     Pinning.configure(args.server_cpus, args.gen_cpus, enabled=not args.no_pin)
     harness.raise_file_limit()
