@@ -257,27 +257,35 @@ def ws_path(flavour: str, session_id: int) -> str:
 
 
 async def open_sockets(cfg: dict, per_session: list[int], rec: dict, concurrency: int = 100) -> tuple[list, int]:
-    """Open the given number of sockets per session (index-aligned with cfg['sessions'])."""
+    """Open the given number of sockets per session (index-aligned with cfg['sessions']). A socket not
+    ready in 30 s is closed and tried again (3 tries); none is started after cfg['connect_seconds'] (a
+    server that cannot keep up with its idle sockets would otherwise keep the run going for ever)."""
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(concurrency)
     failures = 0
     errors: list[str] = []
+    deadline = perf() + cfg.get("connect_seconds", 600)
 
     async def one(sid: int) -> WSClient | None:
         nonlocal failures
         async with gate:
             for attempt in range(3):
+                if perf() > deadline:
+                    break
+                client: WSClient | None = None
                 try:
-                    _, client = await loop.create_connection(
+                    _, client = await loop.create_connection(  # type: ignore[assignment]
                         lambda: WSClient(
                             cfg["flavour"], ws_path(cfg["flavour"], sid), cfg["port"], cfg["cookie"], sid, rec
                         ),
                         HOST,
                         cfg["port"],
                     )
-                    await asyncio.wait_for(client.ready, 30)
-                    return client  # type: ignore[return-value]
+                    await asyncio.wait_for(client.ready, 30)  # type: ignore[union-attr]
+                    return client
                 except Exception as exc:
+                    if client is not None:
+                        client.close()  # not left open on the server beside its retry
                     if len(errors) < 5:
                         errors.append(repr(exc)[:200])
                     await asyncio.sleep(0.2 * (attempt + 1))

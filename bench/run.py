@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -87,6 +88,7 @@ def options() -> argparse.Namespace:
     args.drain = 2 if short else 10
     args.idle = args.idle or (1000 if short else 10000)
     args.settle = 1.0 if short else 3.0
+    args.connect_seconds = 60 if short else 240  # idle: no socket is started after this
     args.polls = 500 if short else 1000
     args.poll_rounds = 1 if short else 2
     args.park_seconds = 1.5 if short else 3.0
@@ -189,6 +191,8 @@ _held: list = []
 
 
 def main() -> None:
+    # SIGTERM unwinds like Ctrl-C, so that the server under test is stopped too (it has its own session)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     args = options()
     harness.bootstrap(needs_node(args))
     if not args.report_only:

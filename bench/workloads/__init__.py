@@ -31,6 +31,10 @@ def each_server(
         try:
             cfg.update(server_pid=server.pid, **config(kind, server))
             result = loadgen(cfg, f"{workload}-{kind}")
+        except Exception as exc:  # the generator failed or timed out: report it, go on with the others
+            say(f"{workload}: {kind}: the load generator failed ({exc}); skipped")
+            results[workload][kind] = {"skipped": f"load generator failed: {str(exc)[:160]}"}
+            continue
         finally:
             stop(kind, server)
         window = result.get("run_epoch")  # the load only: not the collection our server makes after start-up

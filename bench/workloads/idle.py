@@ -22,6 +22,11 @@ def run(opts, results: dict) -> None:
         opts,
         results,
         lambda kind: f"{opts.idle:,} sockets over {opts.sessions} sessions",
-        lambda kind, server: {"workload": "idle", "connections": opts.idle, "settle": opts.settle},
+        lambda kind, server: {
+            "workload": "idle",
+            "connections": opts.idle,
+            "settle": opts.settle,
+            "connect_seconds": opts.connect_seconds,
+        },
         after=_broadcast_gc,
     )
