@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import astuple, dataclass
+from functools import partial
 from typing import Any, Literal
 
 from typing_extensions import TypedDict
@@ -197,12 +198,21 @@ async def update_hp(log: EventLog, user: User, character_id: int, hp: HitPointCh
     hp.require_effect()
     for _ in range(3):
         session_id = await _session_of(log.db, character_id)
-        async with log.change(session_id) as change:
-            row = await _locked(change.tx, character_id)
-            if row["session_id"] != session_id:
-                continue  # it left or joined a game session meanwhile: lock that one instead
-            return await _apply_hp(change, user, row, hp)
+        result = await log.apply(session_id, partial(_apply_hp_if_in, session_id, user, character_id, hp))
+        if result is not None:
+            return result
     raise Conflict("The character changed while it was being updated; try again")
+
+
+async def _apply_hp_if_in(
+    session_id: int | None, user: User, character_id: int, hp: HitPointChange, change: Change
+) -> HitPoints | None:
+    """Damage then healing, if the character is still in `session_id`; None when it left or joined a game
+    session since that was read (the caller then locks that one instead)."""
+    row = await _locked(change.tx, character_id)
+    if row["session_id"] != session_id:
+        return None
+    return await _apply_hp(change, user, row, hp)
 
 
 async def apply_hp(change: Change, user: User, character_id: int, hp: HitPointChange) -> HitPoints:

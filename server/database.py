@@ -5,11 +5,15 @@ driver connection it hands out (aiosqlite, asyncpg), because compiling every sta
 SQLAlchemy, as `databases` does, cost about a third of the server's CPU under load (bench/RESULTS.md).
 Statements are plain SQL with `:name` parameters on both databases.
 
-Contract of `Database.transaction()`:
+Contract of `Database.transaction()` and `Database.in_one_hop()`:
 - SQLite: write transactions are serialised in-process by one asyncio lock and run as
-  `BEGIN IMMEDIATE` on one dedicated connection, in WAL mode with a 30 s busy timeout, so concurrent
-  writers queue instead of failing with "database is locked". Reads use other connections and see the
-  last committed state.
+  `BEGIN IMMEDIATE` on one dedicated connection (on its own thread), in WAL mode with a 30 s busy
+  timeout, so concurrent writers queue instead of failing with "database is locked". Reads use other
+  connections and see the last committed state. `transaction()` hops to the writer's thread once per
+  statement; `in_one_hop(work)` runs the whole transaction, BEGIN to COMMIT, in one hop, as
+  better-sqlite3 does on Node: `work` is an ordinary coroutine function over a `Transaction`, and on
+  SQLite its statements run synchronously on the writer's thread, where `work` is driven to its end
+  without an event loop (so it may await only its transaction's statements).
 - PostgreSQL: each transaction runs on its own pooled connection; code that reads a row it is going
   to change selects it with `tx.for_update` appended, so concurrent writers queue on that row.
 A unique-constraint violation surfaces as `DuplicateRow` on both.
@@ -18,25 +22,28 @@ A unique-constraint violation surfaces as `DuplicateRow` on both.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import itertools
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import asyncpg
 import databases
 
 Row = dict[str, Any]
+T = TypeVar("T")
 # The largest whole number we store or look up: ids and counts are 32-bit INTEGER columns on PostgreSQL
 # (and SQLite refuses integers beyond 64 bits), so a larger one is a client error, not a 500.
 MAX_INTEGER = 2**31 - 1
 _SQLITE_READERS = 3
+_SQLITE_PRAGMAS = ("journal_mode = WAL", "busy_timeout = 30000", "foreign_keys = ON", "synchronous = NORMAL")
 # A quoted string (left alone) or a :name parameter (not a PostgreSQL ::cast).
 _PARAMETER = re.compile(r"'(?:[^']|'')*'|(?<!:):([A-Za-z_]\w*)")
 
@@ -112,6 +119,79 @@ class _SQLite(_Queries):
         return [dict(row) for row in rows]
 
 
+class _SQLiteOnItsThread(_Queries):
+    """Statements of the writer connection, run where the caller already is: on the writer's thread."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    async def fetch_all(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
+        # Declared async to share the Transaction surface with the other drivers, but it never suspends.
+        return self.run(sql, values)
+
+    def run(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
+        with _converted_errors():
+            return [dict(row) for row in self.connection.execute(sql, values or {}).fetchall()]
+
+
+class _SQLiteWriter:
+    """The one SQLite connection that writes, and the one thread it runs on."""
+
+    def __init__(self, path: str) -> None:
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._path = path
+        self.statements: _SQLiteOnItsThread | None = None
+
+    def _open(self) -> None:
+        connection = sqlite3.connect(self._path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        for pragma in _SQLITE_PRAGMAS:
+            connection.execute(f"PRAGMA {pragma}")
+        self.statements = _SQLiteOnItsThread(connection)
+
+    async def call(self, function: Callable[..., T], *arguments: Any) -> T:
+        """`function(*arguments)` on the writer's thread: one hop."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, function, *arguments)
+
+    async def open(self) -> None:
+        await self.call(self._open)
+
+    async def close(self) -> None:
+        if self.statements is not None:
+            await self.call(self.statements.connection.close)
+            self.statements = None
+        self._thread.shutdown()
+
+
+class _Hopped(_Queries):
+    """The writer's statements from the event loop: one hop each."""
+
+    def __init__(self, writer: _SQLiteWriter) -> None:
+        self._writer = writer
+
+    async def fetch_all(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
+        assert self._writer.statements is not None
+        return await self._writer.call(self._writer.statements.run, sql, values)
+
+
+_SUSPENDED = "a one-hop transaction awaited something other than its own statements"
+
+
+def _driven_to_the_end(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never suspends, run without an event loop."""
+    try:
+        coroutine.send(None)
+    except StopIteration as finished:
+        result: T = finished.value
+        return result
+    except RuntimeError as exc:
+        if "event loop" not in str(exc):
+            raise
+        raise RuntimeError(_SUSPENDED) from exc  # asyncio.sleep and friends look for the loop first
+    coroutine.close()
+    raise RuntimeError(_SUSPENDED)
+
+
 class _Postgres(_Queries):
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
@@ -156,8 +236,8 @@ class Database(_Reads):
             options.update(min_size=2, max_size=20)
         self._db = databases.Database(url, **options)
         self._write_lock = asyncio.Lock()
-        self._sqlite: list[databases.core.Connection] = []  # the writer first, then the readers
-        self._writer: _SQLite | None = None
+        self._sqlite: list[databases.core.Connection] = []  # the readers
+        self._writer: _SQLiteWriter | None = None
         self._readers: Iterator[_SQLite] | None = None
         self.observe: Callable[[float], None] = _unobserved  # told each statement's duration (metrics)
 
@@ -165,23 +245,25 @@ class Database(_Reads):
         with _converted_errors():
             await self._db.connect()
             if self.dialect == "sqlite":
-                self._sqlite = [await self._open_sqlite_connection() for _ in range(1 + _SQLITE_READERS)]
-                drivers = [_SQLite(connection.raw_connection) for connection in self._sqlite]
-                self._writer = drivers[0]
-                self._readers = itertools.cycle(drivers[1:])
+                self._writer = _SQLiteWriter(databases.DatabaseURL(self.url).database)
+                await self._writer.open()
+                self._sqlite = [await self._open_sqlite_connection() for _ in range(_SQLITE_READERS)]
+                self._readers = itertools.cycle([_SQLite(connection.raw_connection) for connection in self._sqlite])
 
     async def _open_sqlite_connection(self) -> databases.core.Connection:
         connection = databases.core.Connection(self._db, self._db._backend)
         await connection.__aenter__()
         raw: aiosqlite.Connection = connection.raw_connection
         raw.row_factory = sqlite3.Row
-        for pragma in ("journal_mode = WAL", "busy_timeout = 30000", "foreign_keys = ON", "synchronous = NORMAL"):
+        for pragma in _SQLITE_PRAGMAS:
             await raw.execute(f"PRAGMA {pragma}")
         return connection
 
     async def disconnect(self) -> None:
         for connection in self._sqlite:
             await connection.__aexit__()
+        if self._writer is not None:
+            await self._writer.close()
         self._sqlite, self._writer, self._readers = [], None, None
         await self._db.disconnect()
 
@@ -189,18 +271,43 @@ class Database(_Reads):
     async def transaction(self) -> AsyncIterator[Transaction]:
         if self.dialect == "sqlite":
             assert self._writer is not None, "Database.connect() was not awaited"
+            writer = _Hopped(self._writer)
             async with self._write_lock:
-                await self._writer.execute("BEGIN IMMEDIATE")
+                await writer.execute("BEGIN IMMEDIATE")
                 try:
-                    yield Transaction(self._writer, self.dialect, self.observe)
+                    yield Transaction(writer, self.dialect, self.observe)
                 except BaseException:
-                    await self._writer.execute("ROLLBACK")
+                    await writer.execute("ROLLBACK")
                     raise
-                await self._writer.execute("COMMIT")
+                await writer.execute("COMMIT")
             return
         with _converted_errors():
             async with self._db.connection() as connection, connection.transaction():
                 yield Transaction(_Postgres(connection.raw_connection), self.dialect, self.observe)
+
+    async def in_one_hop(self, work: Callable[[Transaction], Coroutine[Any, Any, T]]) -> T:
+        """`work(tx)` as one transaction, as `transaction()` would run it, but on SQLite in one hop to the
+        writer's thread: there `work` may await nothing but `tx`'s statements (anything else is a
+        RuntimeError, and the transaction rolls back). PostgreSQL runs it on the event loop as usual."""
+        if self.dialect != "sqlite":
+            async with self.transaction() as tx:
+                return await work(tx)
+        assert self._writer is not None, "Database.connect() was not awaited"
+        async with self._write_lock:
+            return await self._writer.call(self._whole_transaction, work)
+
+    def _whole_transaction(self, work: Callable[[Transaction], Coroutine[Any, Any, T]]) -> T:
+        """On the writer's thread: BEGIN, work, COMMIT (ROLLBACK if it raises)."""
+        assert self._writer is not None and self._writer.statements is not None
+        statements = self._writer.statements
+        statements.run("BEGIN IMMEDIATE")
+        try:
+            result = _driven_to_the_end(work(Transaction(statements, self.dialect, self.observe)))
+        except BaseException:
+            statements.run("ROLLBACK")
+            raise
+        statements.run("COMMIT")
+        return result
 
     async def fetch_all(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
         started = time.perf_counter()

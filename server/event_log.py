@@ -1,4 +1,5 @@
-"""The durable event log and the one way to change the game: `EventLog.change()`.
+"""The durable event log and the one way to change the game: `EventLog.change()` (or, for the hottest
+writes, `EventLog.apply()`, which runs the same transaction in one hop to SQLite's writer thread).
 
 The guarantee (README, "Real-time guarantee"): within a game session every event gets an `event_id`
 from a gapless sequence (game_sessions.event_head) allocated in the same transaction as the change it
@@ -10,10 +11,10 @@ in the log, and the hub repairs the gap from here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from server import clock, codec, wire
 from server.broadcast import Broadcast
@@ -21,6 +22,7 @@ from server.database import Database, Row, Transaction
 from server.errors import EventTooLarge, SnapshotRequired
 from server.metrics import Metrics
 
+T = TypeVar("T")
 Audience = Literal["session", "dm", "players", "user", "users"]
 # Which form of an event a viewer gets: the full data, the players' form of a session event, or the
 # redacted form that those outside the audience get (e.g. "a blind roll was made", without numbers).
@@ -209,6 +211,15 @@ class Change:
         )
 
 
+async def _begun(tx: Transaction, session_id: int | None) -> Change:
+    """A change in `tx`, with the game session's row locked first (see `EventLog.change`)."""
+    if session_id is not None and tx.for_update:
+        await tx.execute(
+            "SELECT session_id FROM game_sessions WHERE session_id = :sid" + tx.for_update, {"sid": session_id}
+        )
+    return Change(tx, session_id)
+
+
 class EventLog:
     def __init__(self, db: Database, broadcast: Broadcast, metrics: Metrics | None = None) -> None:
         self.db = db
@@ -223,18 +234,30 @@ class EventLog:
         change in a game session ends by allocating an event_id from that row, so taking it first is
         what keeps lock order the same everywhere (PostgreSQL; SQLite has one writer anyway)."""
         async with self.db.transaction() as tx:
-            change = Change(tx, session_id)
-            if session_id is not None and tx.for_update:
-                await tx.execute(
-                    "SELECT session_id FROM game_sessions WHERE session_id = :sid" + tx.for_update, {"sid": session_id}
-                )
+            change = await _begun(tx, session_id)
             yield change
+        await self._publish(change.events)
+
+    async def apply(self, session_id: int | None, work: Callable[[Change], Coroutine[Any, Any, T]]) -> T:
+        """`work(change)` as one `change(session_id)`, its events published after it commits. On SQLite
+        the whole transaction runs in one hop to the writer's thread (`Database.in_one_hop`), so `work`
+        may await only the change's own statements (`change.tx`, `change.record`, `change.find`)."""
+
+        async def whole(tx: Transaction) -> tuple[T, Change]:
+            change = await _begun(tx, session_id)
+            return await work(change), change
+
+        result, change = await self.db.in_one_hop(whole)
+        await self._publish(change.events)
+        return result
+
+    async def _publish(self, events: list[Event]) -> None:
         by_session: dict[int, list[Event]] = {}
-        for event in change.events:
+        for event in events:
             by_session.setdefault(event.session_id, []).append(event)
-        for session_id, events in by_session.items():
-            await self.broadcast.publish(wire.session_channel(session_id), wire.Events(tuple(events)))
-            self.metrics.published(len(events))
+        for session_id, session_events in by_session.items():
+            await self.broadcast.publish(wire.session_channel(session_id), wire.Events(tuple(session_events)))
+            self.metrics.published(len(session_events))
 
     async def head(self, session_id: int) -> int:
         head = await self.db.fetch_val(

@@ -42,13 +42,18 @@ async def _user(db: Database, name: str) -> int:
         )
 
 
-async def test_fifty_concurrent_read_then_write_transactions_all_commit(db: Database):
-    await _user(db, "counter")
+async def _game_session(db: Database, dm_name: str) -> None:
+    """Game session 1, run by a new user."""
+    await _user(db, dm_name)
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO game_sessions (dm_user_id, session_title, session_datetime, duration_minutes, max_players, "
             "created_at) VALUES (1, 't', '2099-01-01 00:00:00', 60, 6, 'now')"
         )
+
+
+async def test_fifty_concurrent_read_then_write_transactions_all_commit(db: Database):
+    await _game_session(db, "counter")
 
     async def bump() -> None:
         async with db.transaction() as tx:
@@ -79,3 +84,64 @@ async def test_unique_violations_surface_as_duplicate_row_in_any_letter_case(db:
 
 async def test_schema_has_the_event_log(db: Database):
     assert await db.fetch_val("SELECT count(*) FROM session_events") == 0
+
+
+async def _bump_in_one_hop(tx) -> int:
+    head = await tx.fetch_val("SELECT event_head FROM game_sessions WHERE session_id = 1" + tx.for_update)
+    await tx.execute("UPDATE game_sessions SET event_head = :h WHERE session_id = 1", {"h": head + 1})
+    return head + 1
+
+
+async def test_one_hop_and_per_statement_transactions_interleave_without_losing_a_write(db: Database):
+    await _game_session(db, "hopper")
+
+    async def bump() -> int:
+        async with db.transaction() as tx:
+            return await _bump_in_one_hop(tx)
+
+    results = await asyncio.gather(*(db.in_one_hop(_bump_in_one_hop) if n % 2 else bump() for n in range(40)))
+    assert sorted(results) == list(range(1, 41))  # every write saw the one before it: no lost update
+    assert await db.fetch_val("SELECT event_head FROM game_sessions WHERE session_id = 1") == 40
+
+
+async def test_a_failed_one_hop_transaction_leaves_nothing_behind(db: Database):
+    async def half_way(tx) -> None:
+        await tx.execute(
+            "INSERT INTO users (username, email, password_hash, created_at) VALUES ('ghost', 'g@x.io', 'x', 'now')"
+        )
+        raise RuntimeError("half-way")
+
+    with pytest.raises(RuntimeError, match="half-way"):
+        await db.in_one_hop(half_way)
+    assert await db.fetch_val("SELECT count(*) FROM users") == 0
+    await _user(db, "after")  # the writer is free again
+    with pytest.raises(DuplicateRow):
+        await db.in_one_hop(lambda tx: _user_in(tx, "AFTER"))
+
+
+async def _user_in(tx, name: str) -> None:
+    await tx.execute(
+        "INSERT INTO users (username, email, password_hash, created_at) VALUES (:n, :e, 'x', 'now')",
+        {"n": name, "e": f"{name}@example.com"},
+    )
+
+
+async def test_on_sqlite_a_one_hop_transaction_that_awaits_anything_else_is_refused_and_rolled_back(tmp_path: Path):
+    db = await _open(f"sqlite:///{tmp_path}/vtt.db")
+    try:
+        elsewhere: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def sleeps(tx) -> None:
+            await _user_in(tx, "sleeper")
+            await asyncio.sleep(0.01)  # not a statement of tx: it would leave the writer's thread
+
+        async def waits(tx) -> None:
+            await _user_in(tx, "waiter")
+            await elsewhere  # a future of the event loop
+
+        for work in (sleeps, waits):
+            with pytest.raises(RuntimeError, match="awaited something other than its own statements"):
+                await db.in_one_hop(work)
+        assert await db.fetch_val("SELECT count(*) FROM users") == 0
+    finally:
+        await db.disconnect()

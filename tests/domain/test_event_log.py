@@ -4,11 +4,12 @@ fails, audiences in replay, heads, and in-process publishing of the events thems
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import pytest
 
 from server import wire
-from server.event_log import EventLog, Viewer
+from server.event_log import Change, EventLog, Viewer
 
 
 async def session(log: EventLog, table) -> int:
@@ -111,3 +112,38 @@ def test_between_processes_a_message_survives_encoding():
         wire.Logout(5),
     ]
     assert [wire.decode(wire.encode(message)) for message in messages] == messages
+
+
+async def test_changes_applied_in_one_hop_keep_ids_gapless_and_publish_in_order(log: EventLog, table):
+    session_id = await session(log, table)
+    head = await log.head(session_id)
+    published: list[int] = []
+    all_published = asyncio.Event()
+
+    async def on_message(channel: str, message: wire.Message) -> None:
+        assert isinstance(message, wire.Events)
+        published.extend(event.event_id for event in message.events)
+        if len(published) == 40:
+            all_published.set()
+
+    async def on_reconnect() -> None:
+        pass
+
+    log.broadcast.route(on_message, on_reconnect)
+    await log.broadcast.subscribe(wire.session_channel(session_id))
+
+    async def tick(n: int, change: Change) -> int:
+        return (await change.record(session_id, "tick", {"n": n})).event_id
+
+    async def tick_per_statement(n: int) -> int:
+        async with log.change(session_id) as change:
+            return await tick(n, change)
+
+    ids = await asyncio.gather(
+        *(log.apply(session_id, partial(tick, n)) if n % 2 else tick_per_statement(n) for n in range(40))
+    )
+    assert sorted(ids) == list(range(head + 1, head + 41))
+    await asyncio.wait_for(all_published.wait(), 5)
+    assert published == sorted(published)  # published in commit order, which is event_id order
+    replay = await log.since(session_id, head)
+    assert [event.event_id for event in replay] == list(range(head + 1, head + 41))
