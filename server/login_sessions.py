@@ -2,6 +2,11 @@
 
 The cookie holds a random token; the database holds only its HMAC under the server's secret key, so a
 copy of the database does not let anyone log in. Each session carries its own CSRF token.
+
+Each process remembers a token's session for up to `REMEMBER_SECONDS`, so a burst of requests with one
+cookie reads the database once. Whatever ends a user's sessions (logout, password change or reset,
+account closure) forgets them here at once and tells every other process (the logout broadcast, whose
+receivers call `forget`); a plan change is forgotten here at once and elsewhere within that second.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 from server import clock
@@ -18,6 +24,8 @@ from server.errors import Unauthenticated
 from server.event_log import EventLog
 
 COOKIE_NAME = "sessionToken"
+REMEMBER_SECONDS = 1.0
+MAX_REMEMBERED = 10_000  # sessions one process remembers; beyond it, it starts again from none
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,16 @@ class LoginSession:
     token_hash: str
     expires_at: int = 0  # epoch seconds
     plan: str = ""  # the user's plan name; "" is the default plan
+
+
+# token hash -> (when it was read, monotonic seconds; the session). Per process, as the docstring says.
+_remembered: dict[str, tuple[float, LoginSession]] = {}
+
+
+def forget(user_id: int) -> None:
+    """Forget what this process remembers of the user's login sessions (they ended or changed)."""
+    for token_hash in [key for key, (_, session) in _remembered.items() if session.user.user_id == user_id]:
+        _remembered.pop(token_hash, None)
 
 
 def _token_hash(secret_key: str, token: str) -> str:
@@ -53,6 +71,11 @@ async def resolve(db: Database, secret_key: str, token: str) -> LoginSession | N
     if not token or len(token) > 200:
         return None
     token_hash = _token_hash(secret_key, token)
+    remembered = _remembered.get(token_hash)
+    if remembered is not None and time.monotonic() - remembered[0] < REMEMBER_SECONDS:
+        if remembered[1].expires_at > clock.now_epoch():
+            return remembered[1]
+    read_at = time.monotonic()
     row = await db.fetch_one(
         "SELECT u.user_id, u.username, u.email, u.is_moderator, s.csrf_token, s.expires_at, "
         "COALESCE(p.plan, '') AS plan FROM login_sessions s JOIN users u ON u.user_id = s.user_id "
@@ -61,8 +84,13 @@ async def resolve(db: Database, secret_key: str, token: str) -> LoginSession | N
         {"hash": token_hash, "now": clock.now_epoch()},
     )
     if row is None:
+        _remembered.pop(token_hash, None)
         return None
-    return LoginSession(User.from_row(row), row["csrf_token"], token_hash, row["expires_at"], row["plan"])
+    session = LoginSession(User.from_row(row), row["csrf_token"], token_hash, row["expires_at"], row["plan"])
+    if len(_remembered) >= MAX_REMEMBERED:
+        _remembered.clear()
+    _remembered[token_hash] = (read_at, session)
+    return session
 
 
 async def authentication(db: Database, secret_key: str, token: str | None) -> LoginSession:
@@ -91,6 +119,7 @@ async def end(log: EventLog, session: LoginSession) -> None:
     """Log out: the login session is deleted, and every process closes the user's sockets."""
     async with log.db.transaction() as tx:
         await tx.execute("DELETE FROM login_sessions WHERE token_hash = :hash", {"hash": session.token_hash})
+    forget(session.user.user_id)
     await log.logged_out(session.user.user_id)
 
 
@@ -101,6 +130,7 @@ async def end_all(db: Database, user: User, *, keep: LoginSession | None = None)
             "DELETE FROM login_sessions WHERE user_id = :uid AND token_hash <> :keep",
             {"uid": user.user_id, "keep": keep.token_hash if keep else ""},
         )
+    forget(user.user_id)
 
 
 def csrf_matches(session: LoginSession, presented: str | None) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
-from server import clock, subscriptions, webhook_events
+from server import clock, login_sessions, subscriptions, webhook_events
 from server.accounts import User
 from server.database import Database, Transaction
 from server.errors import Invalid, NotFound
@@ -100,4 +100,5 @@ async def set_plan(db: Database, username: str, plan: str) -> User:
         raise NotFound("User not found")
     async with db.transaction() as tx:
         await subscriptions.change(tx, row["user_id"], plan)
+    login_sessions.forget(row["user_id"])  # the plan is part of a remembered login session
     return User.from_row(row)

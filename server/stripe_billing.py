@@ -17,7 +17,7 @@ from typing import Any
 
 import stripe
 
-from server import codec, subscriptions
+from server import codec, login_sessions, subscriptions
 from server.database import MAX_INTEGER, Database, Transaction
 from server.errors import BadRequest
 from server.plans import PLAN_NAMES
@@ -96,4 +96,5 @@ async def handle_event(db: Database, prices: dict[str, str], event: dict[str, An
             return "ignored: unknown account"
         customer = subscription.get("customer") if isinstance(subscription.get("customer"), str) else None
         await subscriptions.change(tx, user_id, str(plan), status, _period_end(subscription), customer)
+    login_sessions.forget(user_id)  # the plan is part of a remembered login session
     return "applied"

@@ -26,7 +26,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from server import credentials, map_visibility, wire
+from server import credentials, login_sessions, map_visibility, wire
 from server.broadcast import Broadcast
 from server.channels.drags import Drags
 from server.channels.presence import ANNOUNCE_EVERY, Member, Presence
@@ -333,6 +333,7 @@ class Hub:
             if channel is not None:
                 await self._fan_out_ephemeral(channel, message)
         elif isinstance(message, wire.Logout):
+            login_sessions.forget(message.user_id)  # another process ended or changed the user's sessions
             self._close_user(message.user_id, wire.CLOSE_LOGGED_OUT, "logged out")
         elif isinstance(message, wire.Notify):
             frame = wire.frame("notification", notification=message.notification)

@@ -8,7 +8,7 @@ import os
 import asyncpg
 import pytest
 
-from tests.live import FIGHTER, PASSWORD, Client, ServerProcess, game_table, until_connections
+from tests.live import FIGHTER, PASSWORD, Client, ServerProcess, closed_with, game_table, until_connections
 
 
 @pytest.fixture
@@ -130,3 +130,41 @@ async def test_a_blind_roll_crosses_processes_in_each_members_form(processes):
     redacted = await other_socket.event("dice_rolled", timeout=20)
     assert redacted["event_id"] == full["event_id"]
     assert redacted["event_data"] == {"roller_user_id": player_a.user_id, "visibility": "blind", "hidden": True}
+
+
+def same_browser_on(process: ServerProcess, client: Client) -> Client:
+    """The same cookie, presented to another process."""
+    other = Client(process)  # type: ignore[arg-type]
+    other.http.cookies.set("sessionToken", client.http.cookies["sessionToken"])
+    other.csrf, other.user = client.csrf, client.user
+    return other
+
+
+async def test_a_cookie_logged_out_or_ended_on_one_process_is_refused_on_the_other(processes):
+    """Each process remembers a login session for up to a second; the end of one reaches the other through
+    the control channel, which the other handles before (or as) it closes the user's sockets there."""
+    a, b = processes
+    _, (player_a, party_a), session_id = await game_table(a)  # type: ignore[arg-type]
+    verify = "/api/auth/verify.php"
+    for ending, on_a in (
+        ("logout", player_a),
+        ("password change of another session", party_a),
+    ):
+        on_b = same_browser_on(b, on_a)
+        for _ in range(3):  # B has read the session just now and remembers it
+            assert (await on_b.get(verify)).json()["data"]["authenticated"] is True, ending
+        socket = await on_b.socket(session_id, last_event_id=10**9)
+        await socket.frame()
+        if ending == "logout":
+            assert (await on_a.post("/api/auth/logout.php")).status_code == 200
+        else:
+            # The password changes through another login session of the same user, on A: this one ends.
+            other = await as_user_on(a, on_a)
+            changed = await other.post(
+                "/v1/users/me/password", {"current_password": PASSWORD, "new_password": PASSWORD + "!"}
+            )
+            assert changed.status_code == 204, changed.text
+        assert await closed_with(socket) == 4409, ending
+        assert (await on_b.get(verify)).json()["data"]["authenticated"] is False, ending
+        refused = await on_b.post("/api/session/create.php", {"session_title": "t", "session_datetime": "2099-01-01"})
+        assert refused.status_code == 401, ending
