@@ -109,7 +109,9 @@ def create_app(settings: Settings) -> Starlette:
         # the platform format.
         exception_handlers=exception_handlers(render_legacy, {"/v1/": render_error}),  # type: ignore[arg-type]
         lifespan=lifespan,
-        middleware=[Middleware(RequestLog, metrics=metrics, templates=templates)],
+        middleware=[
+            Middleware(RequestLog, metrics=metrics, templates=templates, log_lines=settings.access_log),
+        ],
     )
     app.state.services = services
     return app

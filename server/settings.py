@@ -70,6 +70,7 @@ class Settings:
     chat_per_minute: int = 60
     event_retention_days: int = 0  # 0: keep every event
     log_format: str = "text"  # or "json": one object per line
+    access_log: bool = False  # a log line per HTTP request (the latency histogram counts them regardless)
     # The plan table (server/plans.py); the first is the plan of accounts without one. Tests shrink quotas.
     plans: tuple[Plan, ...] = DEFAULT_PLANS
     webhooks: WebhookPolicy = WebhookPolicy()
@@ -209,6 +210,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         connection_rate=_rate(env.get("CONNECTION_RATE", "").strip() or Settings.connection_rate),
         event_retention_days=_integer(env, "EVENT_RETENTION_DAYS", 0, 0, 36_500),
         log_format=_log_format(env.get("LOG_FORMAT", "").strip().lower()),
+        access_log=_boolean(env, "ACCESS_LOG"),
         webhooks=_webhooks(env),
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", "").strip() or None,
         stripe_prices=_stripe_prices(env.get("STRIPE_PRICES", "")),

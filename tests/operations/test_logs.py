@@ -1,5 +1,5 @@
-"""LOG_FORMAT=json: one JSON object per line; each request with its route, status, duration and user id;
-never a password, session token or CSRF token."""
+"""LOG_FORMAT=json: one JSON object per line; with ACCESS_LOG each request with its route, status,
+duration and user id (without it, none); never a password, session token or CSRF token."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from tests.live import Client, ServerProcess
 async def test_json_logs_carry_requests_and_never_secrets(tmp_path):
     log_path = tmp_path / "server.log"
     server = await ServerProcess(
-        {"DATABASE_URL": f"sqlite:///{tmp_path}/vtt.db", "UPLOAD_DIR": str(tmp_path / "up"), "LOG_FORMAT": "json"},
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path}/vtt.db",
+            "UPLOAD_DIR": str(tmp_path / "up"),
+            "LOG_FORMAT": "json",
+            "ACCESS_LOG": "true",
+        },
         log_path,
     ).start()
     password = f"canary-password-{secrets.token_hex(8)}"
@@ -40,3 +45,22 @@ async def test_json_logs_carry_requests_and_never_secrets(tmp_path):
     assert any(line["route"] == "/api/auth/login.php" and line["status"] == 401 for line in requests)
     assert any(line["route"] == "/api/session/create.php" and line["status"] == 400 for line in requests)
     assert any(line["logger"].startswith("uvicorn") for line in lines)  # uvicorn's own lines are JSON too
+
+
+async def test_without_access_log_requests_write_no_lines(tmp_path):
+    log_path = tmp_path / "server.log"
+    server = await ServerProcess(
+        {"DATABASE_URL": f"sqlite:///{tmp_path}/vtt.db", "UPLOAD_DIR": str(tmp_path / "up"), "LOG_FORMAT": "json"},
+        log_path,
+    ).start()
+    try:
+        client = Client(server)  # type: ignore[arg-type]
+        server.clients.append(client)
+        await client.register(f"quiet{secrets.token_hex(3)}")
+        assert (await client.get("/api/session/list.php")).status_code == 200
+        metrics = await client.get("/metrics")
+    finally:
+        await server.stop()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    assert lines and not [line for line in lines if line["logger"] == "server.request"]
+    assert 'route="/api/session/list.php"' in metrics.text  # still timed, in the latency histogram
