@@ -304,8 +304,7 @@ async def update_hp(log: EventLog, dm: User, instance_id: int, hp: HitPointChang
     hp.require_effect()
     session_id = await _session_of(log.db, instance_id)
     await require_dm(log.db, session_id, dm)
-    async with log.change(session_id) as change:
-        return await apply_hp(change, instance_id, hp)
+    return await log.apply(session_id, lambda change: apply_hp(change, instance_id, hp))  # one hop on SQLite
 
 
 async def apply_hp(change: Change, instance_id: int, hp: HitPointChange) -> HitPoints:
