@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS game_sessions (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS game_sessions_dm ON game_sessions (dm_user_id);
+CREATE INDEX IF NOT EXISTS game_sessions_start ON game_sessions (status, session_datetime);
 
 CREATE TABLE IF NOT EXISTS session_players (
     session_id INTEGER NOT NULL REFERENCES game_sessions (session_id) ON DELETE CASCADE,
@@ -411,4 +412,12 @@ CREATE TABLE IF NOT EXISTS notification_preferences (
     channel TEXT NOT NULL,
     enabled INTEGER NOT NULL,
     PRIMARY KEY (user_id, kind, channel)
+);
+
+-- One row per member reminded of a game session starting within the hour (server/session_reminders.py).
+CREATE TABLE IF NOT EXISTS session_reminders (
+    session_id INTEGER NOT NULL REFERENCES game_sessions (session_id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    reminded_at TEXT NOT NULL,
+    PRIMARY KEY (session_id, user_id)
 );

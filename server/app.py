@@ -28,6 +28,7 @@ from server.metrics import Metrics
 from server.request_quota import RequestQuota
 from server.send_rate import SendRate
 from server.services import Services
+from server.session_reminders import SessionReminders
 from server.settings import Settings
 from server.webhook_delivery import WebhookDelivery
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> Starlette:
     send_rate = SendRate(settings.broadcast_url, settings.chat_per_second, settings.chat_per_minute)
     webhook_delivery = WebhookDelivery(db, settings.webhooks)
     mailer = Mailer(settings.mail)
+    reminders = SessionReminders(db, event_log, mailer, settings.reminder_poll_interval)
     services = Services(settings, db, event_log, hub, send_rate, metrics, RequestQuota(settings.broadcast_url), mailer)
 
     @contextlib.asynccontextmanager
@@ -85,7 +87,9 @@ def create_app(settings: Settings) -> Starlette:
                 else None
             )
             webhook_delivery.start()
+            reminders.start()
             yield
+            await reminders.stop()
             await webhook_delivery.stop()
             await mailer.close()
             if pruning is not None:

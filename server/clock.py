@@ -5,9 +5,16 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+TEXT_FORMAT = "%Y-%m-%d %H:%M:%S"
+
 
 def now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return text(datetime.now(UTC))
+
+
+def text(moment: datetime) -> str:
+    """An aware datetime as the database stores it."""
+    return moment.astimezone(UTC).strftime(TEXT_FORMAT)
 
 
 def now_epoch() -> int:

@@ -6,7 +6,8 @@ result to `EventLog.notified` after the commit, which offers it to the user's so
 A user keeps at most MAX_KEPT notifications: the oldest go first.
 
 Kinds: `invitation` (invited to a game session), `webhook_disabled` (an endpoint of theirs stopped
-receiving: 410, or failing for the whole retry period)."""
+receiving: 410, or failing for the whole retry period), `session_starting` (a game session of theirs starts
+within the hour: server/session_reminders.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from server.accounts import User
 from server.database import Database, Transaction
 from server.errors import NotFound
 
-Kind = Literal["invitation", "webhook_disabled"]
-KINDS: tuple[Kind, ...] = ("invitation", "webhook_disabled")
+Kind = Literal["invitation", "webhook_disabled", "session_starting"]
+KINDS: tuple[Kind, ...] = ("invitation", "webhook_disabled", "session_starting")
 Channel = Literal["in_app", "email"]
 CHANNELS: tuple[Channel, ...] = ("in_app", "email")
 MAX_KEPT = 500

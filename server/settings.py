@@ -80,6 +80,7 @@ class Settings:
     mail: MailSettings | None = None  # None: no mail is sent
     # Where users reach the server, for links in mail (password reset).
     public_url: str = "http://localhost:8000"
+    reminder_poll_interval: float = 30.0  # seconds between two looks for game sessions starting within the hour
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
@@ -216,4 +217,5 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         stripe_prices=_stripe_prices(env.get("STRIPE_PRICES", "")),
         mail=_mail(env),
         public_url=(env.get("PUBLIC_URL", "").strip() or Settings.public_url).rstrip("/"),
+        reminder_poll_interval=_integer(env, "REMINDER_POLL_MS", 30_000, 10, 600_000) / 1000,
     )

@@ -7,37 +7,13 @@ import asyncio
 import dataclasses
 import email
 import email.policy
-import threading
-from collections.abc import Iterator
 
 import httpx2 as httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from server.settings import MailSettings, Settings
-from tests.live import PASSWORD, Client, free_port, game_table
-
-
-class Sink:
-    """Keeps every message the SMTP server receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        self.arrived.set()
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Sink, int]]:
-    sink, port = Sink(), free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
+from tests.live import PASSWORD, Client, game_table
+from tests.v1.conftest import Sink
 
 
 @pytest.fixture
@@ -79,16 +55,6 @@ async def test_a_reset_token_arrives_by_mail_works_once_and_ends_the_old_session
         assert old.status_code == 401 and new.status_code == 200
 
 
-async def _next_mail(sink: Sink, count: int) -> email.message.EmailMessage:
-    """The `count`-th message the sink received (1 for the first), once it has arrived."""
-    async with asyncio.timeout(20):
-        while len(sink.messages) < count:
-            sink.arrived.clear()
-            if len(sink.messages) < count:
-                await asyncio.to_thread(sink.arrived.wait, 1)
-    return sink.messages[count - 1]
-
-
 async def _invite(dm: Client, title: str, username: str) -> int:
     session = await dm.ok(
         "/api/session/create.php", {"session_title": title, "session_datetime": "2099-03-01 19:00:00"}
@@ -107,7 +73,7 @@ async def test_an_invitation_reaches_the_invitees_socket_and_mailbox_unless_they
         while (frame := await socket.frame())["type"] != "notification":
             pass
     assert frame["notification"]["data"]["session_id"] == session_id
-    await _next_mail(sink, 2)  # the invitations to the first table and to this one
+    await sink.nth(2)  # the invitations to the first table and to this one
     [mail] = [m for m in sink.messages if "Castle Amber" in m["Subject"]]
     assert mail["To"] == player.user["email"] and dm.user["username"] in mail.get_content()
     csrf = {"X-CSRF-Token": player.csrf}
@@ -119,6 +85,6 @@ async def test_an_invitation_reaches_the_invitees_socket_and_mailbox_unless_they
     await _invite(dm, "Tomb of Horrors", player.user["username"])
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as anonymous:
         await anonymous.post("/v1/auth/password-reset", json={"email": player.user["email"]})
-    barrier = await _next_mail(sink, len(sink.messages) + 1)
+    barrier = await sink.nth(len(sink.messages) + 1)
     assert "Reset" in barrier["Subject"] and not any("Tomb" in m["Subject"] for m in sink.messages)
     assert len((await player.http.get("/v1/notifications")).json()["data"]) == stored

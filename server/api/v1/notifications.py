@@ -26,6 +26,9 @@ class ChannelChoice(Body):
 class PreferenceChanges(Body):
     invitation: ChannelChoice = Field(default=ChannelChoice(), title="Invitations to game sessions")
     webhook_disabled: ChannelChoice = Field(default=ChannelChoice(), title="A webhook endpoint was disabled")
+    session_starting: ChannelChoice = Field(
+        default=ChannelChoice(), title="A game session of yours starts within the hour"
+    )
 
 
 async def list_notifications(request: Request) -> Response:
