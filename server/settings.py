@@ -77,6 +77,9 @@ class Settings:
     # Stripe (server/stripe_billing.py): without the webhook secret, billing through Stripe is off.
     stripe_webhook_secret: str | None = None
     stripe_prices: tuple[tuple[str, str], ...] = ()  # (Stripe price id, plan name)
+    # Without the secret key, Checkout Sessions cannot be created (upgrades answer 503).
+    stripe_secret_key: str | None = None
+    stripe_api_base: str | None = None  # Stripe's API address, if not Stripe's own (a stand-in in tests)
     mail: MailSettings | None = None  # None: no mail is sent
     # Where users reach the server, for links in mail (password reset).
     public_url: str = "http://localhost:8000"
@@ -171,6 +174,15 @@ def _stripe_prices(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _api_base(raw: str) -> str | None:
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"STRIPE_API_BASE must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
 def _mail(env: Mapping[str, str]) -> MailSettings | None:
     host = env.get("SMTP_HOST", "").strip()
     if not host:
@@ -215,6 +227,8 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         webhooks=_webhooks(env),
         stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", "").strip() or None,
         stripe_prices=_stripe_prices(env.get("STRIPE_PRICES", "")),
+        stripe_secret_key=env.get("STRIPE_SECRET_KEY", "").strip() or None,
+        stripe_api_base=_api_base(env.get("STRIPE_API_BASE", "").strip()),
         mail=_mail(env),
         public_url=(env.get("PUBLIC_URL", "").strip() or Settings.public_url).rstrip("/"),
         reminder_poll_interval=_integer(env, "REMINDER_POLL_MS", 30_000, 10, 600_000) / 1000,

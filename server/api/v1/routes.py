@@ -168,6 +168,15 @@ V1_ENDPOINTS: list[Endpoint] = [
         errors=(429,),
     ),
     _v1("GET", "/subscription", subscription.get, "Your subscription", _BILLING),
+    _v1(
+        "POST",
+        "/billing/checkout",
+        billing.checkout,
+        "A Stripe Checkout Session to upgrade your plan: its URL",
+        _BILLING,
+        body=billing.CheckoutRequest,
+        errors=(404, 409),
+    ),
     # Stripe's events (requests without credentials count against no quota). 404 unless configured.
     _v1(
         "POST",
