@@ -421,3 +421,27 @@ CREATE TABLE IF NOT EXISTS session_reminders (
     reminded_at TEXT NOT NULL,
     PRIMARY KEY (session_id, user_id)
 );
+
+-- Web Push: each account's browsers, and the pushes to send to them (server/push_subscriptions.py, server/web_push.py).
+CREATE TABLE IF NOT EXISTS push_subscriptions (
+    subscription_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    endpoint TEXT NOT NULL,
+    p256dh TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS push_subscriptions_endpoint ON push_subscriptions (endpoint);
+CREATE INDEX IF NOT EXISTS push_subscriptions_user ON push_subscriptions (user_id);
+
+CREATE TABLE IF NOT EXISTS push_deliveries (
+    delivery_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    subscription_id INTEGER NOT NULL REFERENCES push_subscriptions (subscription_id) ON DELETE CASCADE,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    lease_until BIGINT NOT NULL DEFAULT 0,
+    leased_by TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS push_deliveries_due ON push_deliveries (next_attempt_at);

@@ -75,6 +75,12 @@ async def close(log: EventLog, settings: Settings, user: User, password: str) ->
         )
         await tx.execute("DELETE FROM login_sessions WHERE user_id = :uid", {"uid": user.user_id})
         await tx.execute("DELETE FROM api_keys WHERE user_id = :uid", {"uid": user.user_id})
+        await tx.execute(
+            "DELETE FROM push_deliveries WHERE subscription_id IN "
+            "(SELECT subscription_id FROM push_subscriptions WHERE user_id = :uid)",
+            {"uid": user.user_id},
+        )
+        await tx.execute("DELETE FROM push_subscriptions WHERE user_id = :uid", {"uid": user.user_id})
         await tx.execute("DELETE FROM user_profiles WHERE user_id = :uid", {"uid": user.user_id})
         await tx.execute("DELETE FROM subscriptions WHERE user_id = :uid", {"uid": user.user_id})
         await tx.execute(

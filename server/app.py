@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -30,21 +30,23 @@ from server.send_rate import SendRate
 from server.services import Services
 from server.session_reminders import SessionReminders
 from server.settings import Settings
+from server.web_push import WebPush, new_private_key
 from server.webhook_delivery import WebhookDelivery
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
 
 
-async def _secret_key(db: Database, configured: str | None) -> str:
-    """SECRET_KEY if set; else one generated once and kept in the database, so sessions survive restarts."""
+async def _kept_key(db: Database, name: str, configured: str | None, generate: Callable[[], str]) -> str:
+    """The configured key if set; else one generated once and kept in the database, so it survives
+    restarts and every process uses the same (SECRET_KEY for sessions, VAPID_PRIVATE_KEY for pushes)."""
     if configured:
         return configured
     async with db.transaction() as tx:
         await tx.execute(
-            "INSERT INTO server_settings (name, value) VALUES ('secret_key', :value) ON CONFLICT (name) DO NOTHING",
-            {"value": secrets.token_urlsafe(48)},
+            "INSERT INTO server_settings (name, value) VALUES (:name, :value) ON CONFLICT (name) DO NOTHING",
+            {"name": name, "value": generate()},
         )
-        key: str = await tx.fetch_val("SELECT value FROM server_settings WHERE name = 'secret_key'")
+        key: str = await tx.fetch_val("SELECT value FROM server_settings WHERE name = :name", {"name": name})
     return key
 
 
@@ -66,7 +68,10 @@ def create_app(settings: Settings) -> Starlette:
     webhook_delivery = WebhookDelivery(db, settings.webhooks)
     mailer = Mailer(settings.mail)
     reminders = SessionReminders(db, event_log, mailer, settings.reminder_poll_interval)
-    services = Services(settings, db, event_log, hub, send_rate, metrics, RequestQuota(settings.broadcast_url), mailer)
+    web_push = WebPush(db, settings.webhooks, settings.vapid_subject)
+    services = Services(
+        settings, db, event_log, hub, send_rate, metrics, RequestQuota(settings.broadcast_url), mailer, web_push
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -76,7 +81,10 @@ def create_app(settings: Settings) -> Starlette:
         try:
             await bestiary.seed(db)
             await items.seed(db)
-            services.secret_key = await _secret_key(db, settings.secret_key)
+            services.secret_key = await _kept_key(
+                db, "secret_key", settings.secret_key, lambda: secrets.token_urlsafe(48)
+            )
+            push_key = await _kept_key(db, "vapid_private_key", settings.vapid_private_key, new_private_key)
             services.request_quota.start(hashlib.sha256(services.secret_key.encode()).hexdigest()[:16])
             await broadcast.connect()
             await send_rate.start()
@@ -88,8 +96,10 @@ def create_app(settings: Settings) -> Starlette:
             )
             webhook_delivery.start()
             reminders.start()
+            web_push.start(push_key)
             yield
             await reminders.stop()
+            await web_push.stop()
             await webhook_delivery.stop()
             await mailer.close()
             if pruning is not None:

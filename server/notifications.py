@@ -3,6 +3,8 @@ live to the user's open sockets (a `notification` frame) once the change that ma
 
 `record(tx, ...)` writes one inside the transaction of the change it is about; the caller hands the
 result to `EventLog.notified` after the commit, which offers it to the user's sockets on every process.
+In the same transaction it queues a Web Push to each of the user's browsers (server/push_subscriptions.py)
+when they take this kind by push.
 A user keeps at most MAX_KEPT notifications: the oldest go first.
 
 Kinds: `invitation` (invited to a game session), `webhook_disabled` (an endpoint of theirs stopped
@@ -13,15 +15,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from server import clock, codec
+from server import clock, codec, push_subscriptions
 from server.accounts import User
 from server.database import Database, Transaction
 from server.errors import NotFound
 
 Kind = Literal["invitation", "webhook_disabled", "session_starting"]
 KINDS: tuple[Kind, ...] = ("invitation", "webhook_disabled", "session_starting")
-Channel = Literal["in_app", "email"]
-CHANNELS: tuple[Channel, ...] = ("in_app", "email")
+Channel = Literal["in_app", "email", "push"]
+CHANNELS: tuple[Channel, ...] = ("in_app", "email", "push")
 MAX_KEPT = 500
 _COLUMNS = "notification_id, kind, title, data, read_at, created_at"
 
@@ -72,10 +74,16 @@ async def set_preferences(db: Database, user: User, changes: dict[str, dict[str,
 
 
 async def record(tx: Transaction, user_id: int, kind: Kind, title: str, data: dict[str, Any]) -> dict[str, Any] | None:
-    """Store a notification for `user_id` in `tx`; returns it as the API shows it, or None when the user
-    turned this kind off in the app."""
-    if not await wants(tx, user_id, kind, "in_app"):
-        return None
+    """Store a notification for `user_id` in `tx` and queue its pushes; returns it as the API shows it, or
+    None when the user turned this kind off in the app."""
+    note = await _store(tx, user_id, kind, title, data) if await wants(tx, user_id, kind, "in_app") else None
+    if await wants(tx, user_id, kind, "push"):
+        pushed = note or {"id": None, "kind": kind, "title": title[:200], "data": data, "created_at": None}
+        await push_subscriptions.queue(tx, user_id, pushed)
+    return note
+
+
+async def _store(tx: Transaction, user_id: int, kind: Kind, title: str, data: dict[str, Any]) -> dict[str, Any]:
     row = await tx.fetch_one(
         "INSERT INTO notifications (user_id, kind, title, data, created_at) VALUES (:uid, :kind, :title, :data, :now) "
         f"RETURNING {_COLUMNS}",

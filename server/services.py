@@ -16,6 +16,7 @@ from server.metrics import Metrics
 from server.request_quota import RequestQuota
 from server.send_rate import SendRate
 from server.settings import Settings
+from server.web_push import WebPush
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Services:
     metrics: Metrics
     request_quota: RequestQuota  # the /v1 request limits of the plans
     mailer: Mailer
+    web_push: WebPush  # its VAPID public key is served to browsers
     # SECRET_KEY, or the key kept in the database: known once the app has started (server/app.py).
     secret_key: str = ""
 

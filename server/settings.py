@@ -6,6 +6,8 @@ variable; the command line prints it on one line and exits.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,6 +85,10 @@ class Settings:
     mail: MailSettings | None = None  # None: no mail is sent
     # Where users reach the server, for links in mail (password reset).
     public_url: str = "http://localhost:8000"
+    # Web Push (server/web_push.py): the VAPID private key (raw, base64url); None: generated once and kept
+    # in the database. The subject (mailto: or https:) tells push services whom to contact.
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:becmi-vtt@localhost"
     reminder_poll_interval: float = 30.0  # seconds between two looks for game sessions starting within the hour
 
 
@@ -183,6 +189,26 @@ def _api_base(raw: str) -> str | None:
     return raw.rstrip("/")
 
 
+def _vapid_key(raw: str) -> str | None:
+    if not raw:
+        return None
+    try:
+        size = len(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (binascii.Error, ValueError):
+        size = 0
+    if size != 32:
+        raise ConfigError("VAPID_PRIVATE_KEY must be a raw P-256 private key, base64url (32 bytes)")
+    return raw
+
+
+def _vapid_subject(raw: str, mail: MailSettings | None) -> str:
+    if not raw:
+        return f"mailto:{mail.sender}" if mail is not None else Settings.vapid_subject
+    if not (raw.startswith("mailto:") or raw.startswith("https://")):
+        raise ConfigError(f"VAPID_SUBJECT must be a mailto: or https:// URL, got {raw!r}")
+    return raw
+
+
 def _mail(env: Mapping[str, str]) -> MailSettings | None:
     host = env.get("SMTP_HOST", "").strip()
     if not host:
@@ -203,6 +229,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
     if secret is not None and len(secret) < 16:
         raise ConfigError("SECRET_KEY must be at least 16 characters long")
     upload_dir = env.get("UPLOAD_DIR", "").strip() or "uploads"
+    mail = _mail(env)
     return Settings(
         database_url=_database_url(env.get("DATABASE_URL", "").strip() or Settings.database_url),
         broadcast_url=_broadcast_url(env.get("BROADCAST_URL", "").strip() or Settings.broadcast_url),
@@ -229,7 +256,9 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
         stripe_prices=_stripe_prices(env.get("STRIPE_PRICES", "")),
         stripe_secret_key=env.get("STRIPE_SECRET_KEY", "").strip() or None,
         stripe_api_base=_api_base(env.get("STRIPE_API_BASE", "").strip()),
-        mail=_mail(env),
+        mail=mail,
+        vapid_private_key=_vapid_key(env.get("VAPID_PRIVATE_KEY", "").strip()),
+        vapid_subject=_vapid_subject(env.get("VAPID_SUBJECT", "").strip(), mail),
         public_url=(env.get("PUBLIC_URL", "").strip() or Settings.public_url).rstrip("/"),
         reminder_poll_interval=_integer(env, "REMINDER_POLL_MS", 30_000, 10, 600_000) / 1000,
     )

@@ -9,6 +9,7 @@ import itertools
 import os
 import struct
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,6 +247,25 @@ FIGHTER = {
     "wisdom": 11,
     "charisma": 9,
 }
+
+
+@contextlib.asynccontextmanager
+async def asgi_server(app: Any, port: int) -> AsyncIterator[None]:
+    """A real uvicorn server on 127.0.0.1:`port` running the ASGI 3 `app` (a stand-in for someone else's
+    server: Stripe's API, a push service) while the block runs."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", interface="asgi3")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(20):
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+            await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
 
 
 def free_port() -> int:

@@ -79,8 +79,9 @@ async def test_an_invitation_reaches_the_invitees_socket_and_mailbox_unless_they
     csrf = {"X-CSRF-Token": player.csrf}
     off = {"invitation": {"in_app": False, "email": False}}
     changed = await player.http.patch("/v1/notifications/preferences", json=off, headers=csrf)
-    assert changed.status_code == 200 and changed.json()["invitation"] == {"in_app": False, "email": False}
-    assert changed.json()["webhook_disabled"] == {"in_app": True, "email": True}
+    assert changed.status_code == 200
+    assert changed.json()["invitation"] == {"in_app": False, "email": False, "push": True}
+    assert changed.json()["webhook_disabled"] == {"in_app": True, "email": True, "push": True}
     stored = len((await player.http.get("/v1/notifications")).json()["data"])
     await _invite(dm, "Tomb of Horrors", player.user["username"])
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as anonymous:

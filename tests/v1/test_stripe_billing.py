@@ -6,7 +6,6 @@ changes the plan."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import hmac
@@ -18,10 +17,9 @@ from urllib.parse import parse_qsl
 
 import httpx2 as httpx
 import pytest
-import uvicorn
 
 from server.settings import Settings, WebhookPolicy
-from tests.live import LiveServer, WebhookReceiver, free_port
+from tests.live import LiveServer, WebhookReceiver, asgi_server, free_port
 
 SECRET = "whsec_stripe_test_secret"
 API_KEY = "sk_test_stand_in"
@@ -70,18 +68,8 @@ class StripeStandIn:
 @pytest.fixture
 async def stripe_api() -> AsyncIterator[StripeStandIn]:
     stand_in = StripeStandIn()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            stand_in.app, host="127.0.0.1", port=stand_in.port, log_level="warning", lifespan="off", interface="asgi3"
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(20):
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-            await asyncio.sleep(0.01)
-    yield stand_in
-    server.should_exit = True
-    await task
+    async with asgi_server(stand_in.app, stand_in.port):
+        yield stand_in
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ class NotificationQuery(PageQuery):
 class ChannelChoice(Body):
     in_app: bool = Field(default=True, title="In the app")
     email: bool = Field(default=True, title="By email")
+    push: bool = Field(default=True, title="By Web Push")
 
 
 class PreferenceChanges(Body):
