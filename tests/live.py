@@ -268,6 +268,15 @@ async def asgi_server(app: Any, port: int) -> AsyncIterator[None]:
         await task
 
 
+async def asgi_request(scope: Any, receive: Any) -> tuple[bytes, dict[str, str]]:
+    """The body and the headers (lower-case names) of the request an ASGI stand-in is answering."""
+    body = b""
+    while (message := await receive()).get("more_body"):
+        body += message.get("body", b"")
+    headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+    return body + message.get("body", b""), headers
+
+
 def free_port() -> int:
     import socket
 

@@ -19,7 +19,7 @@ import httpx2 as httpx
 import pytest
 
 from server.settings import Settings, WebhookPolicy
-from tests.live import LiveServer, WebhookReceiver, asgi_server, free_port
+from tests.live import LiveServer, WebhookReceiver, asgi_request, asgi_server, free_port
 
 SECRET = "whsec_stripe_test_secret"
 API_KEY = "sk_test_stand_in"
@@ -40,11 +40,7 @@ class StripeStandIn:
 
     async def app(self, scope: Any, receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
-        body = b""
-        while (message := await receive()).get("more_body"):
-            body += message.get("body", b"")
-        body += message.get("body", b"")
-        headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+        body, headers = await asgi_request(scope, receive)
         form = dict(parse_qsl(body.decode()))
         self.requests.append({"method": scope["method"], "path": scope["path"], "headers": headers, "form": form})
         status, answer = self.fail_with or (200, self._session(form))

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from server.settings import Settings, WebhookPolicy
-from tests.live import Client, asgi_server, free_port
+from tests.live import Client, asgi_request, asgi_server, free_port
 
 
 def _b64(raw: bytes) -> str:
@@ -80,11 +80,7 @@ class PushService:
 
     async def app(self, scope: Any, receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
-        body = b""
-        while (message := await receive()).get("more_body"):
-            body += message.get("body", b"")
-        body += message.get("body", b"")
-        headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+        body, headers = await asgi_request(scope, receive)
         name = scope["path"].rsplit("/", 1)[-1]
         browser = self.browsers[name]
         claims = self._claims(headers["authorization"])
