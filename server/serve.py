@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 
 from server import logs
 from server.app import create_app
+from server.channels.raw_send import RawSendProtocol
 from server.metrics import Metrics
 from server.services import services
 from server.settings import Settings
@@ -51,6 +52,9 @@ def config(settings: Settings, host: str, port: int, **overrides: Any) -> tuple[
         "ws_max_size": WS_MAX_FRAME,
         # Compression costs CPU per message per connection; the frames are small JSON.
         "ws_per_message_deflate": False,
+        # uvicorn's own WebSocket protocol that lets the hub write each event's frame bytes to every
+        # connection directly (server/channels/raw_send.py).
+        "ws": RawSendProtocol,
         "timeout_graceful_shutdown": 5,
         # X-Forwarded-For and -Proto are read by server/api/requests.py, when TRUST_X_FORWARDED_FOR says so.
         "proxy_headers": False,

@@ -30,6 +30,7 @@ from server import credentials, login_sessions, map_visibility, wire
 from server.broadcast import Broadcast
 from server.channels.drags import Drags
 from server.channels.presence import ANNOUNCE_EVERY, Member, Presence
+from server.channels.raw_send import FrameSink, text_frame
 from server.errors import TooManyConnections, Unavailable
 from server.event_log import Event, EventLog, Form, Viewer
 from server.map_visibility import TableView
@@ -43,20 +44,28 @@ MAX_EPHEMERAL = 256  # distinct pending ephemeral frames per subscriber (one per
 
 
 class View:
-    """One audience's form of an event; the WebSocket frame is encoded on first use and then shared."""
+    """One audience's form of an event; the WebSocket frame is encoded on first use and then shared, as
+    its text and as the framed bytes written to every connection."""
 
-    __slots__ = ("_frame", "envelope", "event_id")
+    __slots__ = ("_frame", "_wire", "envelope", "event_id")
 
     def __init__(self, event: Event, form: Form) -> None:
         self.event_id = event.event_id
         self.envelope = wire.envelope(event, form)
         self._frame: str | None = None
+        self._wire: bytes | None = None
 
     @property
     def frame(self) -> str:
         if self._frame is None:
             self._frame = wire.event_frame(self.envelope)
         return self._frame
+
+    @property
+    def wire(self) -> bytes:
+        if self._wire is None:
+            self._wire = text_frame(self.frame.encode())
+        return self._wire
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,10 @@ class Subscriber:
         self.drag_grants: set[int] = set()  # tokens this connection was found allowed to drag
         self.drag_maps: dict[int, int] = {}  # and their maps
         self.origin = secrets.token_hex(8)  # so its own ephemeral events are not echoed back to it
+        # Set by the WebSocket transport once the replay is sent: while nothing is queued and the
+        # connection's transport is not paused, frames are written to it at once, by whoever offers them.
+        self.sink: FrameSink | None = None
+        self.sent_through = 0  # the last event_id written to the connection: those up to it are skipped
 
     def _size(self, item: View | str) -> int:
         # A poll hands over envelopes, not frames, and lives at most one poll timeout: bytes are counted
@@ -104,6 +117,9 @@ class Subscriber:
 
     def offer(self, item: View | str) -> None:
         if self.closed is not None:
+            return
+        if self.sink is not None and not self.queue and self.sink.can_write():
+            self._write(self.sink, item)
             return
         size = self._size(item)
         if (
@@ -128,8 +144,33 @@ class Subscriber:
         self.queued_bytes = 0
         self.close(wire.CLOSE_FELL_BEHIND, "too far behind; reconnect with your last event_id")
 
+    def _write(self, sink: FrameSink, item: View | str) -> None:
+        if isinstance(item, View):
+            if item.event_id <= self.sent_through:
+                return  # already sent by the replay
+            self.sent_through = item.event_id
+            sink.write_frame(item.wire)
+        else:
+            sink.write_frame(text_frame(item.encode()))
+
+    def flush(self, sink: FrameSink) -> None:
+        """Write what is queued, then the ephemeral frames, while the connection's transport takes them."""
+        while self.queue and sink.can_write():
+            item = self.pop()
+            assert item is not None
+            self._write(sink, item)
+        if self.ephemeral and not self.queue and sink.can_write():
+            for frame in self.ephemeral.values():
+                sink.write_frame(text_frame(frame.encode()))
+            self.ephemeral.clear()
+        if not self.queue and not self.ephemeral:
+            self.wake.clear()
+
     def offer_ephemeral(self, key: str, frame: str) -> None:
         if self.closed is not None or self.kind != "socket":
+            return
+        if self.sink is not None and not self.queue and not self.ephemeral and self.sink.can_write():
+            self.sink.write_frame(text_frame(frame.encode()))
             return
         self.ephemeral.pop(key, None)  # re-inserted last: frames go out in the order of their latest update
         self.ephemeral[key] = frame

@@ -16,6 +16,7 @@ from server import codec, credentials, game_sessions, login_sessions, wire
 from server.audio import current as current_audio
 from server.channels.drags import KINDS
 from server.channels.hub import Hub, Subscriber, View
+from server.channels.raw_send import RawSendProtocol, sink_of
 from server.database import MAX_INTEGER
 from server.errors import DomainError, Invalid
 from server.errors import kind as error_kind
@@ -146,24 +147,44 @@ async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: s
         if len(events) == 0:
             break
         cursor = events[-1].event_id
-    cursor = head
-    sender = asyncio.create_task(_send_live(websocket, subscriber, cursor))
+    subscriber.sent_through = head
+    sink = sink_of(websocket.scope)
+    if sink is None:
+        sender = asyncio.create_task(_send_live(websocket, subscriber))
+    else:
+        sender = asyncio.create_task(_send_raw(subscriber, sink))
     try:
-        await _receive(websocket, hub, subscriber, sender)
+        await _receive(websocket, hub, subscriber, sender, sink)
     finally:
         sender.cancel()
         with contextlib.suppress(BaseException):
             await sender
 
 
-async def _send_live(websocket: WebSocket, subscriber: Subscriber, cursor: int) -> None:
+async def _send_raw(subscriber: Subscriber, sink: RawSendProtocol) -> None:
+    """Frames go straight to the transport (server/channels/raw_send.py): from the hub's fan-out while
+    nothing is queued, and from here what queued while the transport was paused."""
+    subscriber.sink = sink
+    while True:
+        subscriber.flush(sink)
+        if subscriber.closed is not None:
+            sink.close_now(*subscriber.closed, grace=CLOSE_GRACE)
+            return
+        if sink.can_write() or not sink.is_open():
+            await subscriber.wake.wait()
+        else:
+            await sink.until_writable()
+
+
+async def _send_live(websocket: WebSocket, subscriber: Subscriber) -> None:
+    """Through ASGI, for a server other than ours (see server/serve.py)."""
     while True:
         await subscriber.wake.wait()
         while (item := subscriber.pop()) is not None:
             if isinstance(item, View):
-                if item.event_id <= cursor:
+                if item.event_id <= subscriber.sent_through:
                     continue  # already sent by the replay
-                cursor = item.event_id
+                subscriber.sent_through = item.event_id
                 await websocket.send_text(item.frame)
             else:
                 await websocket.send_text(item)
@@ -176,7 +197,9 @@ async def _send_live(websocket: WebSocket, subscriber: Subscriber, cursor: int) 
             return
 
 
-async def _receive(websocket: WebSocket, hub: Hub, subscriber: Subscriber, sender: asyncio.Task[None]) -> None:
+async def _receive(
+    websocket: WebSocket, hub: Hub, subscriber: Subscriber, sender: asyncio.Task[None], sink: RawSendProtocol | None
+) -> None:
     receiving = asyncio.ensure_future(websocket.receive())
     ended = asyncio.ensure_future(subscriber.ended.wait())
     try:
@@ -187,6 +210,9 @@ async def _receive(websocket: WebSocket, hub: Hub, subscriber: Subscriber, sende
             if ended in done:
                 # Closed by the hub: the sender sends the close frame, unless it is stuck on a client
                 # that stopped reading; then the connection is dropped without it.
+                if sink is not None and subscriber.closed is not None:
+                    subscriber.flush(sink)
+                    sink.close_now(*subscriber.closed, grace=CLOSE_GRACE)
                 await asyncio.wait({sender}, timeout=CLOSE_GRACE)
                 return
             message = receiving.result()
