@@ -21,6 +21,7 @@ from server.api.routes import ENDPOINTS, ROUTES
 from server.api.v1.responses import render_error
 from server.broadcast import Broadcast
 from server.channels.hub import Hub, SendLimits
+from server.collector import Collector
 from server.database import Database
 from server.event_log import EventLog
 from server.mail import Mailer
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> Starlette:
     services = Services(
         settings, db, event_log, hub, send_rate, metrics, RequestQuota(settings.broadcast_url), mailer, web_push
     )
+    collector = Collector(metrics)  # its policy is the served process's to turn on (server/serve.py)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -97,7 +99,9 @@ def create_app(settings: Settings) -> Starlette:
             webhook_delivery.start()
             reminders.start()
             web_push.start(push_key)
+            collector.start()
             yield
+            await collector.stop()
             await reminders.stop()
             await web_push.stop()
             await webhook_delivery.stop()
@@ -128,4 +132,5 @@ def create_app(settings: Settings) -> Starlette:
         ],
     )
     app.state.services = services
+    app.state.collector = collector
     return app

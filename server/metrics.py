@@ -21,6 +21,7 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Request and statement times are mostly milliseconds; a poll parks for up to 25 s.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_PAUSE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 def multiprocess_dir() -> str | None:
@@ -74,6 +75,21 @@ class Metrics:
             registry=registry,
             buckets=_LATENCY_BUCKETS,
         )
+        self.collector_pauses = Histogram(
+            "vtt_gc_pause_seconds",
+            "Garbage-collector passes by generation (2: full), each a pause of the event loop",
+            ["generation"],
+            registry=registry,
+            buckets=_PAUSE_BUCKETS,
+        )
+        self.collector_longest_pause = Gauge(
+            "vtt_gc_longest_pause_seconds",
+            "The longest garbage-collector pause of this process so far",
+            registry=registry,
+            multiprocess_mode="max",
+        )
+        self._longest_pause = 0.0
+        self._active_at = 0.0  # when an event was last fanned out or a request answered (monotonic)
 
         for kind in ("socket", "poll"):
             self.connections.labels(kind)  # shown as 0 from the start, not only once a connection came
@@ -83,6 +99,7 @@ class Metrics:
         self.database.observe(seconds)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self._active_at = time.monotonic()
         self.requests.labels(route, method, str(status)).observe(seconds)
 
     def published(self, count: int) -> None:
@@ -90,8 +107,19 @@ class Metrics:
 
     def dispatched(self, sent_at: float | None) -> None:
         """Events published at `sent_at` (wall clock) were just fanned out here."""
+        self._active_at = time.monotonic()
         if isinstance(sent_at, int | float):
             self.delivery_lag.observe(max(0.0, time.time() - sent_at))
+
+    def quiet_for(self, now: float) -> float:
+        """Seconds (monotonic `now`) since an event was last fanned out or a request answered."""
+        return now - self._active_at
+
+    def collector_paused(self, generation: int, seconds: float) -> None:
+        self.collector_pauses.labels(str(generation)).observe(seconds)
+        if seconds > self._longest_pause:
+            self._longest_pause = seconds
+            self.collector_longest_pause.set(seconds)
 
     def queue_depths(self, total: int, longest: int) -> None:
         self.send_queue_frames.labels("total").set(total)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import uvicorn
@@ -22,18 +21,12 @@ class _Server(uvicorn.Server):
     """Closes every WebSocket with 1012 and answers parked polls as soon as shutdown starts, instead of
     waiting for them to end by themselves."""
 
-    def __init__(self, config: uvicorn.Config, app: Starlette, *, freeze_after_startup: bool = False) -> None:
+    def __init__(self, config: uvicorn.Config, app: Starlette, *, collector_policy: bool = False) -> None:
         super().__init__(config)
         self._app = app
-        self._freeze_after_startup = freeze_after_startup
-
-    async def startup(self, sockets: Any = None) -> None:
-        await super().startup(sockets)
-        if self._freeze_after_startup:
-            # Everything built at start-up lives as long as the process: keep it out of the collector's
-            # full passes, whose pauses otherwise set the latency tail (bench/RESULTS.md).
-            gc.collect()
-            gc.freeze()
+        # The garbage collector's pauses otherwise set the latency tail (server/collector.py); the policy
+        # is process-wide, so only a process that runs one server turns it on.
+        app.state.collector.policy = collector_policy
 
     async def shutdown(self, sockets: Any = None) -> None:
         await services(self._app).hub.stop()
@@ -72,7 +65,7 @@ def run(settings: Settings, host: str, port: int) -> None:
     logs.configure(settings.log_format)
     uvicorn_config, app = config(settings, host, port, log_config=None)  # uvicorn logs through ours
     try:
-        _Server(uvicorn_config, app, freeze_after_startup=True).run()
+        _Server(uvicorn_config, app, collector_policy=True).run()
     finally:
         Metrics.process_exited()
 

@@ -134,3 +134,17 @@ async def test_processes_sharing_a_multiprocess_dir_report_together(tmp_path):
     assert _value(samples, "vtt_http_request_duration_seconds_count", **route) == 3  # counted by the first
     pids = {dict(labels).get("pid") for name, labels in samples if name == "vtt_connections"}
     assert len(pids) == 2  # a per-process gauge from each process
+
+
+async def test_a_served_process_reports_its_garbage_collector_pauses(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/vtt.db", "UPLOAD_DIR": str(tmp_path / "up")}
+    process = await ServerProcess(env, tmp_path / "server.log").start()
+    try:
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(f"{process.url}/metrics")).text
+    finally:
+        await process.stop()
+    samples = _samples(text)
+    # The full pass before freezing what start-up built is the first one the operator sees.
+    assert _value(samples, "vtt_gc_pause_seconds_count", generation="2") >= 1
+    assert _value(samples, "vtt_gc_longest_pause_seconds") > 0
