@@ -48,7 +48,7 @@ class Collector:
             gc.freeze()  # what start-up built lives as long as the process
             gc.set_threshold(*THRESHOLDS)
             self._frozen_after = self.passes
-            self._task = asyncio.create_task(self._run(), name="collector-policy")
+        self._task = asyncio.create_task(self._run(), name="collector")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -73,6 +73,11 @@ class Collector:
             self.tick(time.monotonic())
 
     def tick(self, now: float) -> None:
+        self.metrics.note_collector_pauses()
+        if self.policy:
+            self._apply_policy(now)
+
+    def _apply_policy(self, now: float) -> None:
         quiet = self.metrics.quiet_for(now) >= QUIET
         since_full = now - self._last_full
         if (quiet and since_full >= FULL_PASS_EVERY) or since_full >= FULL_PASS_LATEST:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -89,6 +90,7 @@ class Metrics:
             multiprocess_mode="max",
         )
         self._longest_pause = 0.0
+        self._pauses: deque[tuple[int, float]] = deque(maxlen=10_000)
         self._active_at = 0.0  # when an event was last fanned out or a request answered (monotonic)
 
         for kind in ("socket", "poll"):
@@ -116,10 +118,17 @@ class Metrics:
         return now - self._active_at
 
     def collector_paused(self, generation: int, seconds: float) -> None:
-        self.collector_pauses.labels(str(generation)).observe(seconds)
-        if seconds > self._longest_pause:
-            self._longest_pause = seconds
-            self.collector_longest_pause.set(seconds)
+        """Called from gc.callbacks, where prometheus-client's locks (not reentrant) must not be taken: a
+        pass can start while one is held. Noted here, observed by `note_collector_pauses`."""
+        self._pauses.append((generation, seconds))
+
+    def note_collector_pauses(self) -> None:
+        while self._pauses:
+            generation, seconds = self._pauses.popleft()
+            self.collector_pauses.labels(str(generation)).observe(seconds)
+            if seconds > self._longest_pause:
+                self._longest_pause = seconds
+                self.collector_longest_pause.set(seconds)
 
     def queue_depths(self, total: int, longest: int) -> None:
         self.send_queue_frames.labels("total").set(total)
@@ -127,6 +136,7 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """The text format: this registry's metrics, or every process's when multi-process."""
+        self.note_collector_pauses()
         directory = multiprocess_dir()
         if directory is None:
             return generate_latest(self.registry)
