@@ -20,7 +20,6 @@ from typing import Any
 
 from server.metrics import Metrics
 
-THRESHOLDS = (10_000, 20, 10)  # young passes less often: fewer short-lived objects promoted to the old
 TICK = 1.0  # seconds between looks at whether to freeze
 QUIET = 1.0  # seconds without a fan-out or a request that count as quiet
 FULL_PASS_EVERY = 300.0  # seconds between unfreeze-and-collect passes when quiet
@@ -46,7 +45,6 @@ class Collector:
         if self.policy:
             gc.collect()
             gc.freeze()  # what start-up built lives as long as the process
-            gc.set_threshold(*THRESHOLDS)
             self._frozen_after = self.passes
         self._task = asyncio.create_task(self._run(), name="collector")
 
