@@ -263,6 +263,7 @@ def gc_summary(pauses: list[list[float]] | None, window: tuple[float, float] | N
     return {
         "max_ms": round(longest[1] * 1000, 2) if longest else 0.0,
         "max_cpu_ms": round(longest[3] * 1000, 2) if longest and len(longest) > 3 else None,
+        "max_pass_cpu_ms": round(max((p[3] for p in pauses if len(p) > 3), default=0.0) * 1000, 2),
         "max_generation": int(longest[2]) if longest else None,
         "full_passes": sum(1 for p in pauses if p[2] == 2),
         "recorded": len(pauses),
