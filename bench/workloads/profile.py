@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness import VENV, WORK, loadgen_async, say, start_ours
+from harness import REPO, VENV, WORK, loadgen_async, say, start_ours
 
 
 def run(opts, results: dict) -> None:
@@ -75,8 +75,9 @@ BUCKETS = [
         lambda n, f: n == "update_hp" and f.endswith("server/api/characters.py"),
     ),
     (
-        "WebSocket live send (server/channels/websocket.py:_send_live -> uvicorn/websockets framing)",
-        lambda n, f: n == "_send_live",
+        "WebSocket sends (server/channels/raw_send.py: the frame written to each socket; or _send_live -> "
+        "uvicorn/websockets framing)",
+        lambda n, f: n == "_send_live" or "server/channels/raw_send.py" in f,
     ),
     (
         "hub dispatch (server/channels/hub.py: _on_message, _drain, _fan_out)",
@@ -125,7 +126,7 @@ def summarise_profile(path: Path) -> dict:
         f = frames[i]
         file = f.get("file", "")
         short = re.sub(r"^.*?/(site-packages|lib/python3\.\d+)/", "", file)
-        short = re.sub(r"^.*?/work/main/", "", short)
+        short = short.replace(f"{REPO}/", "")  # our code as server/...
         return f"{f['name']} ({short}:{f.get('line', '')})" if line else f"{f['name']} ({short})"
 
     def idle(i: int) -> bool:
