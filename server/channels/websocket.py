@@ -200,33 +200,32 @@ async def _send_live(websocket: WebSocket, subscriber: Subscriber) -> None:
 async def _receive(
     websocket: WebSocket, hub: Hub, subscriber: Subscriber, sender: asyncio.Task[None], sink: RawSendProtocol | None
 ) -> None:
-    receiving = asyncio.ensure_future(websocket.receive())
+    """Read the client's frames until it leaves, the sender ends, or the hub closes the connection: one
+    wait for the three, not one per frame (a dragging client sends 20 frames a second)."""
+    reading = asyncio.ensure_future(_read(websocket, hub, subscriber))
     ended = asyncio.ensure_future(subscriber.ended.wait())
     try:
-        while True:
-            done, _ = await asyncio.wait({receiving, sender, ended}, return_when=asyncio.FIRST_COMPLETED)
-            if sender in done:
-                return
-            if ended in done:
-                # Closed by the hub: the sender sends the close frame, unless it is stuck on a client
-                # that stopped reading; then the connection is dropped without it.
-                if sink is not None and subscriber.closed is not None:
-                    subscriber.flush(sink)
-                    sink.close_now(*subscriber.closed, grace=CLOSE_GRACE)
-                await asyncio.wait({sender}, timeout=CLOSE_GRACE)
-                return
-            message = receiving.result()
-            if message["type"] == "websocket.disconnect":
-                return
+        done, _ = await asyncio.wait({reading, sender, ended}, return_when=asyncio.FIRST_COMPLETED)
+        if ended in done and reading not in done:
+            # Closed by the hub: the sender sends the close frame, unless it is stuck on a client that
+            # stopped reading; then the connection is dropped without it.
+            if sink is not None and subscriber.closed is not None:
+                subscriber.flush(sink)
+                sink.close_now(*subscriber.closed, grace=CLOSE_GRACE)
+            await asyncio.wait({sender}, timeout=CLOSE_GRACE)
+    finally:
+        reading.cancel()
+        ended.cancel()
+        with contextlib.suppress(BaseException):
+            await reading
+
+
+async def _read(websocket: WebSocket, hub: Hub, subscriber: Subscriber) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while (message := await websocket.receive())["type"] != "websocket.disconnect":
             answer = await _answer(hub, subscriber, message.get("text"))
             if answer is not None:
                 subscriber.offer(answer)
-            receiving = asyncio.ensure_future(websocket.receive())
-    except WebSocketDisconnect:
-        return
-    finally:
-        receiving.cancel()
-        ended.cancel()
 
 
 async def _answer(hub: Hub, subscriber: Subscriber, text: str | None) -> str | None:
