@@ -170,7 +170,11 @@ async def _send_raw(subscriber: Subscriber, sink: RawSendProtocol) -> None:
         if subscriber.closed is not None:
             sink.close_now(*subscriber.closed, grace=CLOSE_GRACE)
             return
-        if sink.can_write() or not sink.is_open():
+        if not sink.is_open():
+            # Closing (the client's close, or the server shutting down): nothing more can be written.
+            # Waiting on `wake` here would spin without yielding while frames stay queued.
+            return
+        if sink.can_write():
             await subscriber.wake.wait()
         else:
             await sink.until_writable()
