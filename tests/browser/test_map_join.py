@@ -39,6 +39,7 @@ async def test_joining_shows_the_snapshots_map_without_asking_again(browser, ser
         assert sorted(holes) == [[0, 100, 150], [50, 150, 50], [200, 100, 100]]
         await seat.settle()
         asked = [url.split("?")[0].rsplit("/", 1)[1] for url, _ in seat.responses if "/api/session/maps/" in url]
-        # Besides the image, the player asks nothing of the maps; the DM only lists them (for the DM tools).
-        assert sorted(asked) == (["image.php"] if role == "player" else ["image.php", "list.php"])
+        # Besides the image (which may still be on its way, or come from the cache), the player asks nothing
+        # of the maps; the DM only lists them (for the DM tools).
+        assert sorted(set(asked) - {"image.php"}) == ([] if role == "player" else ["list.php"])
         assert seat.errors == [], seat.errors
