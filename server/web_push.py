@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
-from server import push_subscriptions, webhook_urls
+from server import outbox, push_subscriptions, webhook_urls
 from server.database import Database
 from server.settings import WebhookPolicy
 from server.webhook_events import now_ms
@@ -38,6 +38,7 @@ BATCH = 32
 MAX_ATTEMPTS = 5
 TTL = 24 * 3600  # seconds the push service keeps a push for a browser that is offline
 TOKEN_LIFETIME = 12 * 3600
+PUSHES = outbox.Outbox("push_deliveries", "delivery_id")
 
 
 def _b64(raw: bytes) -> str:
@@ -108,30 +109,15 @@ class WebPush:
                 await asyncio.sleep(self.policy.poll_interval)
 
     async def _claim(self) -> list[dict[str, Any]]:
-        due = {"now": now_ms()}
-        if not await self.db.fetch_val(
-            "SELECT count(*) FROM (SELECT 1 FROM push_deliveries WHERE next_attempt_at <= :now "
-            "AND lease_until <= :now LIMIT 1) AS due",
-            due,
-        ):
+        keys = await outbox.claim(self.db, PUSHES, self.worker_id, self.policy.lease, BATCH)
+        if not keys:
             return []
-        async with self.db.transaction() as tx:
-            skip_locked = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
-            rows = await tx.fetch_all(
-                "UPDATE push_deliveries SET lease_until = :lease, leased_by = :me WHERE delivery_id IN ("
-                "SELECT delivery_id FROM push_deliveries WHERE next_attempt_at <= :now AND lease_until <= :now "
-                f"ORDER BY next_attempt_at, delivery_id LIMIT :batch{skip_locked}) AND lease_until <= :now "
-                "RETURNING delivery_id",
-                {**due, "lease": due["now"] + int(self.policy.lease * 1000), "me": self.worker_id, "batch": BATCH},
-            )
-        if not rows:
-            return []
-        names = ", ".join(f":d{i}" for i in range(len(rows)))
+        names, values = outbox.keys_in(keys)
         return await self.db.fetch_all(
             "SELECT d.delivery_id, d.attempts, d.payload, s.subscription_id, s.endpoint, s.p256dh, s.auth "
             "FROM push_deliveries d JOIN push_subscriptions s ON s.subscription_id = d.subscription_id "
             f"WHERE d.delivery_id IN ({names})",
-            {f"d{i}": row["delivery_id"] for i, row in enumerate(rows)},
+            values,
         )
 
     def _headers(self, endpoint: str) -> dict[str, str]:

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx2 as httpx
 
-from server import clock, notifications, webhook_urls
+from server import clock, notifications, outbox, webhook_urls
 from server.database import Database, Transaction
 from server.settings import WebhookPolicy
 from server.webhook_events import now_ms
@@ -41,6 +41,13 @@ BATCH = 32
 PRUNE_EVERY = 3600.0  # seconds between two prunings of the delivery log
 EXCERPT = 500  # characters of the receiver's answer kept in the delivery log
 USER_AGENT = "becmi-vtt-webhooks/1"
+DELIVERIES = outbox.Outbox(
+    "webhook_deliveries",
+    "delivery_id",
+    join="JOIN webhook_endpoints e ON e.endpoint_id = d.endpoint_id",
+    condition="d.state = 'pending' AND e.enabled = 1",
+    still="state = 'pending'",
+)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -159,34 +166,15 @@ class WebhookDelivery:
             )
 
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
-        now = now_ms()
-        due = {"now": now}
-        # A read first: polling an idle outbox costs no write transaction.
-        if not await self.db.fetch_val(
-            "SELECT count(*) FROM (SELECT 1 FROM webhook_deliveries WHERE state = 'pending' "
-            "AND next_attempt_at <= :now AND lease_until <= :now LIMIT 1) AS due",
-            due,
-        ):
+        keys = await outbox.claim(self.db, DELIVERIES, self.worker_id, self.policy.lease, limit)
+        if not keys:
             return []
-        async with self.db.transaction() as tx:
-            skip_locked = " FOR UPDATE OF d SKIP LOCKED" if tx.dialect == "postgresql" else ""
-            rows = await tx.fetch_all(
-                "UPDATE webhook_deliveries SET lease_until = :lease, leased_by = :me WHERE delivery_id IN ("
-                "SELECT d.delivery_id FROM webhook_deliveries d "
-                "JOIN webhook_endpoints e ON e.endpoint_id = d.endpoint_id "
-                "WHERE d.state = 'pending' AND d.next_attempt_at <= :now AND d.lease_until <= :now AND e.enabled = 1 "
-                f"ORDER BY d.next_attempt_at, d.delivery_id LIMIT :batch{skip_locked}) "
-                "AND state = 'pending' AND lease_until <= :now RETURNING delivery_id",
-                {**due, "lease": now + int(self.policy.lease * 1000), "me": self.worker_id, "batch": limit},
-            )
-        if not rows:
-            return []
-        names = ", ".join(f":d{i}" for i in range(len(rows)))
+        names, values = outbox.keys_in(keys)
         return await self.db.fetch_all(
             "SELECT d.delivery_id, d.event_id, d.attempts, d.first_due_at, e.endpoint_id, e.url, e.secret, v.body "
             "FROM webhook_deliveries d JOIN webhook_endpoints e ON e.endpoint_id = d.endpoint_id "
             f"JOIN webhook_events v ON v.event_id = d.event_id WHERE d.delivery_id IN ({names})",
-            {f"d{i}": row["delivery_id"] for i, row in enumerate(rows)},
+            values,
         )
 
     async def _send(self, row: dict[str, Any], attempt: int) -> Outcome:
