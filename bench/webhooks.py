@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
-import json
 import os
 import signal
 import subprocess
@@ -22,62 +19,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx2 as httpx
-import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server import webhook_events  # noqa: E402
 from server.database import Database  # noqa: E402
+from tests.live import WebhookReceiver, free_port  # noqa: E402 - the tests' receiver: it checks signatures
 
 PASSWORD = "correct horse battery"
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.secret = ""
-        self.attempts: dict[str, int] = {}
-        self.stored: dict[str, float] = {}  # the de-duplicating store: event id -> when first stored
-        self.again_after_stored = 0
-        self.bad_signatures = 0
-        self.requests = 0
-
-    async def app(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        self.requests += 1
-        headers = dict(scope["headers"])
-        parts = dict(item.split("=", 1) for item in headers.get(b"vtt-signature", b"").decode().split(","))
-        expected = hmac.new(self.secret.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, parts["v1"]):
-            self.bad_signatures += 1
-        event_id = json.loads(body)["id"]
-        self.attempts[event_id] = self.attempts.get(event_id, 0) + 1
-        status = 503 if self.attempts[event_id] <= 2 else 200
-        if status == 200:
-            if event_id in self.stored:
-                self.again_after_stored += 1
-            else:
-                self.stored[event_id] = time.monotonic()
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -120,13 +72,14 @@ async def main() -> None:
         "WEBHOOK_TIMEOUT": "5",
         "WEBHOOK_LEASE": "10",
     }
-    receiver = Receiver()
-    receiver_port = free_port()
-    config = uvicorn.Config(
-        receiver.app, host="127.0.0.1", port=receiver_port, log_level="warning", lifespan="off", interface="asgi3"
-    )
-    receiving = uvicorn.Server(config)
-    receiver_task = asyncio.create_task(receiving.serve())
+    async with WebhookReceiver(fail_first=2) as receiver:
+        await deliver(args, env, work, database_url, receiver)
+
+
+async def deliver(
+    args: argparse.Namespace, env: dict[str, str], work: Path, database_url: str, receiver: WebhookReceiver
+) -> None:
+    stored = receiver.delivered  # the receiver's de-duplicating store: each event id once
     process, url = await start_server(env, work / "first.log")
     async with httpx.AsyncClient(base_url=url, timeout=30) as api:
         registered = await api.post(
@@ -137,7 +90,7 @@ async def main() -> None:
         token = (await api.post("/v1/auth/login", json={"identifier": "bencher", "password": PASSWORD})).json()
         endpoint = await api.post(
             "/v1/webhooks",
-            json={"url": f"http://127.0.0.1:{receiver_port}/hooks", "events": ["user.updated"]},
+            json={"url": receiver.url, "events": ["user.updated"]},
             headers={"Authorization": f"Bearer {token['token']}"},
         )
         receiver.secret = endpoint.json()["secret"]
@@ -149,27 +102,28 @@ async def main() -> None:
             for number in range(first, min(first + 500, args.events)):
                 await webhook_events.record(tx, "user.updated", user_id, {"user": {"id": user_id, "n": number}})
     written = time.monotonic() - started
-    while len(receiver.stored) < args.kill_after:
+    while len(stored) < args.kill_after:
         await asyncio.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    killed_at = len(receiver.stored)
+    killed_at = len(stored)
     process, url = await start_server(env, work / "second.log")
     deadline = time.monotonic() + 1800
-    while len(receiver.stored) < args.events and time.monotonic() < deadline:
+    while len(stored) < args.events and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     elapsed = time.monotonic() - started
     process.terminate()
     process.wait()
     pending = await db.fetch_val("SELECT count(*) FROM webhook_deliveries WHERE state <> 'delivered'")
     await db.disconnect()
-    receiving.should_exit = True
-    await receiver_task
+    # Each event is refused twice, then taken: any request after the third was sent again after being stored.
+    again_after_stored = sum(max(0, attempts - 3) for attempts in receiver.seen.values())
+    bad_signatures = sum(1 for request in receiver.requests if not request["verified"])
     print(f"events written through the outbox: {args.events} in {written:.1f} s")
     print(f"server SIGKILLed after {killed_at} stored; a new process took over")
-    print(f"receiver: {receiver.requests} requests, {receiver.bad_signatures} bad signatures")
-    print(f"stored once (de-duplicated): {len(receiver.stored)}; lost: {args.events - len(receiver.stored)}")
-    print(f"sent again after being stored (at-least-once, around the kill): {receiver.again_after_stored}")
+    print(f"receiver: {len(receiver.requests)} requests, {bad_signatures} bad signatures")
+    print(f"stored once (de-duplicated): {len(stored)}; lost: {args.events - len(stored)}")
+    print(f"sent again after being stored (at-least-once, around the kill): {again_after_stored}")
     print(f"deliveries not marked delivered at the end: {pending}")
     print(f"all stored {elapsed:.1f} s after the first event was written ({args.events / elapsed:.0f} events/s)")
 

@@ -547,13 +547,7 @@ class WebhookReceiver:
 
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+        body, headers = await asgi_request(scope, receive)
         request = {"at": self._clock(), "headers": headers, "body": body, "path": scope["path"]}
         request["verified"] = self.secret is not None and verify_signature(
             self.secret, headers.get("vtt-signature", ""), body
