@@ -98,7 +98,7 @@ async def close(log: EventLog, settings: Settings, user: User, password: str) ->
             "UPDATE session_players SET status = 'removed', responded_at = :now WHERE user_id = :uid",
             {"uid": user.user_id, "now": clock.now_text()},
         )
-    login_sessions.forget(user.user_id)
+    login_sessions.forget(db, user.user_id)
     await assets.delete_all(db, settings.upload_dir, user)
     await _end_run_sessions(log, user)
     await log.logged_out(user.user_id)

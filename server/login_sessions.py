@@ -3,10 +3,11 @@
 The cookie holds a random token; the database holds only its HMAC under the server's secret key, so a
 copy of the database does not let anyone log in. Each session carries its own CSRF token.
 
-Each process remembers a token's session for up to `REMEMBER_SECONDS`, so a burst of requests with one
-cookie reads the database once. Whatever ends a user's sessions (logout, password change or reset,
-account closure) forgets them here at once and tells every other process (the logout broadcast, whose
-receivers call `forget`); a plan change is forgotten here at once and elsewhere within that second.
+Each process remembers a token's session for up to `REMEMBER_SECONDS` (each app of its own database),
+so a burst of requests with one cookie reads the database once. Whatever ends a user's sessions (logout,
+password change or reset, account closure) forgets them here at once and tells every other process (the
+logout broadcast, whose receivers call `forget`); a plan change is forgotten here at once and elsewhere
+within that second.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import hmac
 import secrets
 import time
+import weakref
 from dataclasses import dataclass
 
 from server import clock
@@ -37,14 +39,23 @@ class LoginSession:
     plan: str = ""  # the user's plan name; "" is the default plan
 
 
-# token hash -> (when it was read, monotonic seconds; the session). Per process, as the docstring says.
-_remembered: dict[str, tuple[float, LoginSession]] = {}
+Remembered = dict[str, tuple[float, LoginSession]]  # token hash -> (when read, monotonic seconds; the session)
+# What this process remembers, per database (so per app: each app has its own), gone with the database.
+_remembered_of: weakref.WeakKeyDictionary[Database, Remembered] = weakref.WeakKeyDictionary()
 
 
-def forget(user_id: int) -> None:
+def _remembered(db: Database) -> Remembered:
+    found = _remembered_of.get(db)
+    if found is None:
+        found = _remembered_of[db] = {}
+    return found
+
+
+def forget(db: Database, user_id: int) -> None:
     """Forget what this process remembers of the user's login sessions (they ended or changed)."""
-    for token_hash in [key for key, (_, session) in _remembered.items() if session.user.user_id == user_id]:
-        _remembered.pop(token_hash, None)
+    remembered = _remembered(db)
+    for token_hash in [key for key, (_, session) in remembered.items() if session.user.user_id == user_id]:
+        remembered.pop(token_hash, None)
 
 
 def _token_hash(secret_key: str, token: str) -> str:
@@ -71,7 +82,8 @@ async def resolve(db: Database, secret_key: str, token: str) -> LoginSession | N
     if not token or len(token) > 200:
         return None
     token_hash = _token_hash(secret_key, token)
-    remembered = _remembered.get(token_hash)
+    memory = _remembered(db)
+    remembered = memory.get(token_hash)
     if remembered is not None and time.monotonic() - remembered[0] < REMEMBER_SECONDS:
         if remembered[1].expires_at > clock.now_epoch():
             return remembered[1]
@@ -84,12 +96,12 @@ async def resolve(db: Database, secret_key: str, token: str) -> LoginSession | N
         {"hash": token_hash, "now": clock.now_epoch()},
     )
     if row is None:
-        _remembered.pop(token_hash, None)
+        memory.pop(token_hash, None)
         return None
     session = LoginSession(User.from_row(row), row["csrf_token"], token_hash, row["expires_at"], row["plan"])
-    if len(_remembered) >= MAX_REMEMBERED:
-        _remembered.clear()
-    _remembered[token_hash] = (read_at, session)
+    if len(memory) >= MAX_REMEMBERED:
+        memory.clear()
+    memory[token_hash] = (read_at, session)
     return session
 
 
@@ -119,7 +131,7 @@ async def end(log: EventLog, session: LoginSession) -> None:
     """Log out: the login session is deleted, and every process closes the user's sockets."""
     async with log.db.transaction() as tx:
         await tx.execute("DELETE FROM login_sessions WHERE token_hash = :hash", {"hash": session.token_hash})
-    forget(session.user.user_id)
+    forget(log.db, session.user.user_id)
     await log.logged_out(session.user.user_id)
 
 
@@ -130,7 +142,7 @@ async def end_all(db: Database, user: User, *, keep: LoginSession | None = None)
             "DELETE FROM login_sessions WHERE user_id = :uid AND token_hash <> :keep",
             {"uid": user.user_id, "keep": keep.token_hash if keep else ""},
         )
-    forget(user.user_id)
+    forget(db, user.user_id)
 
 
 def csrf_matches(session: LoginSession, presented: str | None) -> bool:

@@ -100,5 +100,5 @@ async def set_plan(db: Database, username: str, plan: str) -> User:
         raise NotFound("User not found")
     async with db.transaction() as tx:
         await subscriptions.change(tx, row["user_id"], plan)
-    login_sessions.forget(row["user_id"])  # the plan is part of a remembered login session
+    login_sessions.forget(db, row["user_id"])  # the plan is part of a remembered login session
     return User.from_row(row)

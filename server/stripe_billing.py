@@ -158,7 +158,7 @@ async def handle_event(db: Database, prices: dict[str, str], event: dict[str, An
             return "ignored: unknown account"
         customer = subscription.get("customer") if isinstance(subscription.get("customer"), str) else None
         await subscriptions.change(tx, user_id, str(plan), status, _period_end(subscription), customer)
-    login_sessions.forget(user_id)  # the plan is part of a remembered login session
+    login_sessions.forget(db, user_id)  # the plan is part of a remembered login session
     return "applied"
 
 
@@ -192,5 +192,5 @@ async def _checkout_completed(db: Database, event: dict[str, Any]) -> str:
         if known is not None and known["stripe_customer_id"] == customer and known["plan"] == plan:
             return "applied before"  # the subscription's own event came first and carries more
         await subscriptions.change(tx, user_id, str(plan), "active", None, customer)
-    login_sessions.forget(user_id)  # the plan is part of a remembered login session
+    login_sessions.forget(db, user_id)  # the plan is part of a remembered login session
     return "applied"

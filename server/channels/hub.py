@@ -374,7 +374,8 @@ class Hub:
             if channel is not None:
                 await self._fan_out_ephemeral(channel, message)
         elif isinstance(message, wire.Logout):
-            login_sessions.forget(message.user_id)  # another process ended or changed the user's sessions
+            # Another process ended or changed the user's sessions.
+            login_sessions.forget(self.event_log.db, message.user_id)
             self._close_user(message.user_id, wire.CLOSE_LOGGED_OUT, "logged out")
         elif isinstance(message, wire.Notify):
             frame = wire.frame("notification", notification=message.notification)
