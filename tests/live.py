@@ -329,8 +329,14 @@ class ServerProcess:
         self.clients.clear()
         if self.process is None:
             return 0
+        import subprocess
+
         self.process.terminate()
-        code = await asyncio.to_thread(self.process.wait, 30)
+        try:
+            code = await asyncio.to_thread(self.process.wait, 30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # a test already failed on it; leave no process behind
+            code = await asyncio.to_thread(self.process.wait, 30)
         self.process = None
         return int(code)
 

@@ -8,8 +8,9 @@ queues in the hub as before, under the same limits.
 
 `RawSendProtocol` is uvicorn's own WebSocket protocol (websockets' sans-I/O implementation, the one
 uvicorn picks by default) with a handle on itself in the scope's extensions. It relies on attributes of
-that class (transport, conn, writable, close_sent, close_timer, handshake_complete, queue): uvicorn is
-pinned in pyproject.toml and tests/channels/test_raw_send.py fails when they change.
+that class (transport, conn, writable, close_sent, close_timer, handshake_complete, queue, shutdown,
+stop_keepalive): uvicorn is pinned in pyproject.toml and tests/channels/test_raw_send.py fails when they
+change.
 """
 
 from __future__ import annotations
@@ -71,6 +72,18 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
 
     async def until_writable(self) -> None:
         await self.writable.wait()
+
+    def shutdown(self) -> None:
+        """The server is stopping. uvicorn's own shutdown sends a close frame, which fails (InvalidState,
+        and the server's shutdown with it) when the client's close came first and was answered: then the
+        transport only has to go, dropped with what the client did not read if its buffer is still full."""
+        if self.handshake_complete and not self.close_sent and self.conn.state is not State.OPEN:
+            self.stop_keepalive()
+            if self.close_timer is not None:
+                self.close_timer.cancel()
+            self._drop()
+            return
+        super().shutdown()
 
     def close_now(self, code: int, reason: str, grace: float) -> None:
         """Send the close frame without waiting for a paused transport and end the app's `receive` with a
