@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from server import clock, map_images, uploads
 from server.accounts import User
 from server.database import Database, Row, Transaction
@@ -84,7 +86,33 @@ def receiving(upload_dir: Path) -> contextlib.AbstractAsyncContextManager[upload
     return uploads.receiving(uploads.IncomingImage(maps_dir(upload_dir), MAX_MAP_BYTES, MAP_TYPES, field="image"))
 
 
-def view(row: Row) -> dict[str, Any]:
+class BattleMap(TypedDict):
+    map_id: int
+    session_id: int
+    map_name: str
+    image_url: str  # GET it with the session cookie
+    content_type: str
+    size_bytes: int
+    width: int
+    height: int
+    grid_size: int
+    grid_offset_x: int
+    grid_offset_y: int
+    is_active: bool
+    created_at: str
+    updated_at: str
+
+
+class MapList(TypedDict):
+    maps: list[BattleMap]
+
+
+class MapDeleted(TypedDict):
+    map_id: int
+    deleted: bool
+
+
+def view(row: Row) -> BattleMap:
     return {
         "map_id": row["map_id"],
         "session_id": row["session_id"],
@@ -137,9 +165,7 @@ async def for_dm(db: Database, user: User, map_id: int) -> Row:
     return row
 
 
-async def store(
-    log: EventLog, dm: User, session_id: int, map_name: str, image: uploads.IncomingImage
-) -> dict[str, Any]:
+async def store(log: EventLog, dm: User, session_id: int, map_name: str, image: uploads.IncomingImage) -> BattleMap:
     """Accept a received map image: its size from the header, a random file name, one row; the first
     map of a game session becomes its active map."""
     await require_dm(log.db, session_id, dm)
@@ -189,7 +215,7 @@ async def store(
     return view(row)
 
 
-async def list_maps(db: Database, user: User, session_id: int) -> list[dict[str, Any]]:
+async def list_maps(db: Database, user: User, session_id: int) -> list[BattleMap]:
     """The DM: every map of the game session; a player: the active one (or none)."""
     member = await require_member(db, session_id, user)
     only_active = "" if member.viewer_is_dm else " AND is_active = 1"
@@ -200,7 +226,7 @@ async def list_maps(db: Database, user: User, session_id: int) -> list[dict[str,
     return [view(row) for row in rows]
 
 
-async def update(log: EventLog, dm: User, map_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+async def update(log: EventLog, dm: User, map_id: int, fields: dict[str, Any]) -> BattleMap:
     """Change the name, the grid (size, offset) or whether the map is active. Activating a map
     deactivates the game session's other maps; deactivating the active one leaves none active."""
     session_id = (await for_dm(log.db, dm, map_id))["session_id"]
@@ -236,7 +262,7 @@ async def _activate(change: Change, session_id: int, map_id: int | None) -> None
     await change.record(session_id, "map_activated", {"map_id": map_id, "map": active})
 
 
-async def delete(log: EventLog, dm: User, map_id: int, upload_dir: Path) -> dict[str, Any]:
+async def delete(log: EventLog, dm: User, map_id: int, upload_dir: Path) -> MapDeleted:
     """Delete the map with its tokens, fog and drawings, then its image file."""
     row = await for_dm(log.db, dm, map_id)
     async with log.change(row["session_id"]) as change:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+
+from typing_extensions import TypedDict
 
 from server import map_tokens
 from server.accounts import User
@@ -22,6 +23,23 @@ from server.event_log import Change, EventLog
 from server.map_visibility import Cell, revealed_cells
 
 MAX_CELLS_PER_CHANGE = 5_000
+
+
+class Revealed(TypedDict):
+    map_id: int
+    revealed: list[list[int]]  # [column, row] of each cell newly revealed
+    revealed_count: int  # cells of the map revealed now
+
+
+class Hidden(TypedDict):
+    map_id: int
+    hidden: list[list[int]]  # [column, row] of each revealed cell covered again
+    revealed_count: int
+
+
+class Reset(TypedDict):
+    map_id: int
+    revealed_count: int
 
 
 def _checked(map_row: Row, cells: list[Cell]) -> set[Cell]:
@@ -100,12 +118,12 @@ async def polygon_cells(log: EventLog, dm: User, map_id: int, points: list[tuple
     return sorted(cells)
 
 
-async def reveal(log: EventLog, dm: User, map_id: int, cells: list[Cell]) -> dict[str, Any]:
+async def reveal(log: EventLog, dm: User, map_id: int, cells: list[Cell]) -> Revealed:
     changed, count = await _change(log, dm, map_id, cells, reveal=True)
     return {"map_id": map_id, "revealed": _listed(changed), "revealed_count": count}
 
 
-async def hide(log: EventLog, dm: User, map_id: int, cells: list[Cell]) -> dict[str, Any]:
+async def hide(log: EventLog, dm: User, map_id: int, cells: list[Cell]) -> Hidden:
     changed, count = await _change(log, dm, map_id, cells, reveal=False)
     return {"map_id": map_id, "hidden": _listed(changed), "revealed_count": count}
 
@@ -136,7 +154,7 @@ async def _change(log: EventLog, dm: User, map_id: int, cells: list[Cell], revea
     return changed, len(after)
 
 
-async def reset(log: EventLog, dm: User, map_id: int) -> dict[str, Any]:
+async def reset(log: EventLog, dm: User, map_id: int) -> Reset:
     """Cover the whole map with fog again."""
     map_row = await for_dm(log.db, dm, map_id)
     async with log.change(map_row["session_id"]) as change:

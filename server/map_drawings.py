@@ -6,7 +6,9 @@ to the DM alone on another. Drawings are not covered by the fog: what is drawn, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+from typing_extensions import TypedDict
 
 from server import clock, codec
 from server.accounts import User
@@ -20,11 +22,31 @@ MAX_POINTS = 2_000
 _COLUMNS = "drawing_id, map_id, user_id, drawing_type, color, brush_size, path_data, created_at"
 
 
-def view(row: Row) -> dict[str, Any]:
-    return {**row, "path_data": codec.loads(row["path_data"])}
+class Drawing(TypedDict):
+    drawing_id: int
+    map_id: int
+    user_id: int
+    drawing_type: Literal["stroke", "erase"]  # an erase stroke masks what was drawn before it
+    color: str
+    brush_size: int
+    path_data: list[list[float]]  # [x, y] points, map pixels
+    created_at: str
 
 
-async def add(log: EventLog, user: User, map_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+class DrawingList(TypedDict):
+    drawings: list[Drawing]
+
+
+class Cleared(TypedDict):
+    map_id: int
+    cleared: bool
+
+
+def view(row: Row) -> Drawing:
+    return {**row, "path_data": codec.loads(row["path_data"])}  # type: ignore[typeddict-item]
+
+
+async def add(log: EventLog, user: User, map_id: int, fields: dict[str, Any]) -> Drawing:
     map_row, member = await for_member(log.db, user, map_id)
     async with log.change(map_row["session_id"]) as change:
         map_row = await load(change.tx, map_id)
@@ -57,19 +79,19 @@ async def add(log: EventLog, user: User, map_id: int, fields: dict[str, Any]) ->
     return drawing
 
 
-async def on_map(db: Database | Transaction, map_id: int) -> list[dict[str, Any]]:
+async def on_map(db: Database | Transaction, map_id: int) -> list[Drawing]:
     rows = await db.fetch_all(
         f"SELECT {_COLUMNS} FROM map_drawings WHERE map_id = :mid ORDER BY drawing_id", {"mid": map_id}
     )
     return [view(row) for row in rows]
 
 
-async def for_list(db: Database, user: User, map_id: int) -> list[dict[str, Any]]:
+async def for_list(db: Database, user: User, map_id: int) -> list[Drawing]:
     await for_member(db, user, map_id)
     return await on_map(db, map_id)
 
 
-async def clear(log: EventLog, dm: User, map_id: int) -> dict[str, Any]:
+async def clear(log: EventLog, dm: User, map_id: int) -> Cleared:
     map_row = await for_dm(log.db, dm, map_id)
     async with log.change(map_row["session_id"]) as change:
         map_row = await load(change.tx, map_id)

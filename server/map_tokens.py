@@ -14,7 +14,9 @@ event and the players get `map_token_added` or `map_token_removed` instead.
 from __future__ import annotations
 
 from collections.abc import Container
-from typing import Any
+from typing import Any, NotRequired
+
+from typing_extensions import TypedDict
 
 from server import clock, map_visibility
 from server.accounts import User
@@ -36,9 +38,45 @@ _SELECT = (
 )
 
 
-def player_view(row: Row) -> dict[str, Any]:
+class TokenMonster(TypedDict):
+    instance_id: int
+    instance_name: str
+    monster_name: str
+    condition: str  # unhurt, wounded, badly wounded or dead: all a player learns of its health
+    current_hp: NotRequired[int]  # the DM's view only
+    max_hp: NotRequired[int]  # the DM's view only
+
+
+class Token(TypedDict):
+    token_id: int
+    map_id: int
+    character_id: int | None
+    owner_user_id: int | None  # the player whose character it is
+    monster_instance_id: int | None
+    monster: TokenMonster | None
+    label: str
+    color: str
+    size: int  # grid squares
+    x_position: float  # its centre, map pixels
+    y_position: float
+    hidden: NotRequired[bool]  # the DM's view only (players are never sent a hidden token)
+    created_at: NotRequired[str]  # the DM's view only
+    updated_at: NotRequired[str]  # the DM's view only
+
+
+class TokenList(TypedDict):
+    tokens: list[Token]
+
+
+class TokenRemoved(TypedDict):
+    token_id: int
+    map_id: int
+    deleted: bool
+
+
+def player_view(row: Row) -> Token:
     """What players see of a token (only ever of one they are shown)."""
-    monster = None
+    monster: TokenMonster | None = None
     if row["monster_instance_id"] is not None:
         monster = {
             "instance_id": row["monster_instance_id"],
@@ -61,11 +99,12 @@ def player_view(row: Row) -> dict[str, Any]:
     }
 
 
-def dm_view(row: Row) -> dict[str, Any]:
+def dm_view(row: Row) -> Token:
     view = player_view(row)
     if view["monster"] is not None:
-        view["monster"].update(current_hp=row["current_hp"], max_hp=row["max_hp"])
-    return {**view, "hidden": bool(row["hidden"]), "created_at": row["created_at"], "updated_at": row["updated_at"]}
+        view["monster"]["current_hp"], view["monster"]["max_hp"] = row["current_hp"], row["max_hp"]
+    view["hidden"], view["created_at"], view["updated_at"] = bool(row["hidden"]), row["created_at"], row["updated_at"]
+    return view
 
 
 async def _token(db: Database | Transaction, token_id: int) -> Row:
@@ -119,7 +158,7 @@ def _within(map_row: Row, x: float, y: float) -> None:
         raise Invalid({"x_position": f"The position must lie on the map (0-{map_row['width']}, 0-{map_row['height']})"})
 
 
-async def add(log: EventLog, dm: User, map_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+async def add(log: EventLog, dm: User, map_id: int, fields: dict[str, Any]) -> Token:
     map_row = await for_dm(log.db, dm, map_id)
     _within(map_row, fields["x_position"], fields["y_position"])
     async with log.change(map_row["session_id"]) as change:
@@ -196,14 +235,14 @@ async def may_drag(db: Database, user_id: int, session_id: int, token_id: int) -
     return int(row["map_id"])
 
 
-async def move(log: EventLog, user: User, token_id: int, x: float, y: float) -> dict[str, Any]:
+async def move(log: EventLog, user: User, token_id: int, x: float, y: float) -> Token:
     map_row, _, is_dm = await may_move(log.db, user, token_id)
     _within(map_row, x, y)
     token = await _change(log, map_row, token_id, "map_token_moved", {"x_position": x, "y_position": y})
     return dm_view(token) if is_dm else player_view(token)
 
 
-async def update(log: EventLog, dm: User, token_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+async def update(log: EventLog, dm: User, token_id: int, fields: dict[str, Any]) -> Token:
     """Change the label, colour, size or `hidden` of a token (the DM)."""
     map_id, _ = await _session_of(log.db, token_id)
     map_row = await for_dm(log.db, dm, map_id)
@@ -228,7 +267,7 @@ async def _change(log: EventLog, map_row: Row, token_id: int, event_type: str, v
     return token
 
 
-async def delete(log: EventLog, dm: User, token_id: int) -> dict[str, Any]:
+async def delete(log: EventLog, dm: User, token_id: int) -> TokenRemoved:
     map_id, _ = await _session_of(log.db, token_id)
     map_row = await for_dm(log.db, dm, map_id)
     async with log.change(map_row["session_id"]) as change:
@@ -259,7 +298,7 @@ async def remove_monster_tokens(change: Change, session_id: int, instance_id: in
 
 async def on_map(
     db: Database | Transaction, map_row: Row, for_dm_: bool, revealed: Container[tuple[int, int]] | None = None
-) -> list[dict[str, Any]]:
+) -> list[Token]:
     """The map's tokens as the DM or the players see them (`revealed`: the map's revealed cells, if
     the caller has read them already)."""
     rows = await db.fetch_all(f"{_SELECT} WHERE t.map_id = :mid ORDER BY t.token_id", {"mid": map_row["map_id"]})
@@ -276,6 +315,6 @@ async def in_cells(tx: Transaction, map_row: Row, cells: set[tuple[int, int]]) -
     return [row for row in rows if map_visibility.shown(map_row, row, cells)]
 
 
-async def for_list(db: Database, user: User, map_id: int) -> list[dict[str, Any]]:
+async def for_list(db: Database, user: User, map_id: int) -> list[Token]:
     map_row, member = await for_member(db, user, map_id)
     return await on_map(db, map_row, member.viewer_is_dm)

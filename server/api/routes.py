@@ -32,11 +32,19 @@ from server.api import (
 from server.api.endpoint import Endpoint, _delete, _get, _post, _put
 from server.api.v1.routes import V1, V1_ENDPOINTS, V1_ROOT_ENDPOINTS
 from server.audio import AudioControl
+from server.battle_maps import BattleMap, MapDeleted, MapList
 from server.channels import websocket
 from server.characters import CreatedCharacter, XpGrant
 from server.characters import HitPoints as CharacterHitPoints
+from server.fog import Hidden as FogHidden
+from server.fog import Reset as FogReset
+from server.fog import Revealed as FogRevealed
 from server.game_sessions import Accepted, CreatedGameSession, Invited, Removed, StatusChange
 from server.initiative import Tracker, TrackerChange
+from server.map_drawings import Cleared as DrawingsCleared
+from server.map_drawings import Drawing, DrawingList
+from server.map_scene import MapScene
+from server.map_tokens import Token, TokenList, TokenRemoved
 from server.monster_instances import HitPoints as MonsterHitPoints
 from server.monster_instances import Spawned
 
@@ -380,9 +388,16 @@ API_ENDPOINTS: list[Endpoint] = [
         upload=True,
         form=_MAP_FORM,
         errors=_MEMBER,
+        answer=BattleMap,
     ),
     _get(
-        "/session/maps/list.php", maps.list_maps, "A game session's maps", _MAP, query=maps.SessionRef, errors=_MEMBER
+        "/session/maps/list.php",
+        maps.list_maps,
+        "A game session's maps",
+        _MAP,
+        query=maps.SessionRef,
+        errors=_MEMBER,
+        answer=MapList,
     ),
     _get(
         "/session/maps/get.php",
@@ -391,11 +406,26 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         query=maps.MapRef,
         errors=_MEMBER,
+        answer=MapScene,
     ),
     _put(
-        "/session/maps/update.php", maps.update, "Change a map (DM)", _MAP, body=maps.MapChange, errors=(*_MEMBER, 409)
+        "/session/maps/update.php",
+        maps.update,
+        "Change a map (DM)",
+        _MAP,
+        body=maps.MapChange,
+        errors=(*_MEMBER, 409),
+        answer=BattleMap,
     ),
-    _delete("/session/maps/delete.php", maps.delete, "Delete a map (DM)", _MAP, query=maps.MapRef, errors=_MEMBER),
+    _delete(
+        "/session/maps/delete.php",
+        maps.delete,
+        "Delete a map (DM)",
+        _MAP,
+        query=maps.MapRef,
+        errors=_MEMBER,
+        answer=MapDeleted,
+    ),
     _get(
         "/session/maps/image.php",
         maps.image,
@@ -412,6 +442,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         body=tokens.NewToken,
         errors=(*_MEMBER, 409),
+        answer=Token,
     ),
     _put(
         "/session/maps/tokens/move.php",
@@ -420,6 +451,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         body=tokens.TokenMove,
         errors=(*_MEMBER, 409),
+        answer=Token,
     ),
     _put(
         "/session/maps/tokens/update.php",
@@ -428,9 +460,16 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         body=tokens.TokenChange,
         errors=(*_MEMBER, 409),
+        answer=Token,
     ),
     _delete(
-        "/session/maps/tokens/delete.php", tokens.delete, "Remove a token", _MAP, query=tokens.TokenRef, errors=_MEMBER
+        "/session/maps/tokens/delete.php",
+        tokens.delete,
+        "Remove a token",
+        _MAP,
+        query=tokens.TokenRef,
+        errors=_MEMBER,
+        answer=TokenRemoved,
     ),
     _get(
         "/session/maps/tokens/list.php",
@@ -439,6 +478,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         query=maps.MapRef,
         errors=_MEMBER,
+        answer=TokenList,
     ),
     _post(
         "/session/maps/fog/reveal.php",
@@ -447,6 +487,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         body=fog.FogArea,
         errors=(*_MEMBER, 409),
+        answer=FogRevealed,
     ),
     _post(
         "/session/maps/fog/hide.php",
@@ -455,6 +496,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         body=fog.FogArea,
         errors=(*_MEMBER, 409),
+        answer=FogHidden,
     ),
     _post(
         "/session/maps/fog/reset.php",
@@ -463,6 +505,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         body=maps.MapRef,
         errors=(*_MEMBER, 409),
+        answer=FogReset,
     ),
     _post(
         "/session/maps/drawings/add.php",
@@ -471,6 +514,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         body=drawings.NewDrawing,
         errors=(*_MEMBER, 409),
+        answer=Drawing,
     ),
     _get(
         "/session/maps/drawings/get.php",
@@ -479,6 +523,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         query=maps.MapRef,
         errors=_MEMBER,
+        answer=DrawingList,
     ),
     _post(
         "/session/maps/drawings/clear.php",
@@ -487,6 +532,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MAP,
         body=maps.MapRef,
         errors=(*_MEMBER, 409),
+        answer=DrawingsCleared,
     ),
     _get(
         "/realtime/poll.php",

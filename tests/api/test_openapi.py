@@ -3,14 +3,18 @@ server has, and the readable page at /api/docs, served without any CDN."""
 
 from __future__ import annotations
 
+import copy
 import re
+from typing import Any
 
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from server.api.openapi import error_statuses
 from server.api.routes import ENDPOINTS
+from tests.api.test_map_tokens import battle, spawn_goblin
 from tests.live import LiveServer, game_table
 
 
@@ -103,3 +107,68 @@ async def test_typed_answers_are_described_and_the_server_answers_them(server: L
     assert set(tracker["required"]) == {"initiatives", "round_number"}
     data = (await dm.get("/api/combat/get-initiative.php", session_id=session_id)).json()["data"]
     assert set(data) == set(tracker["properties"]) and data["initiatives"] == []
+
+
+class Documented:
+    """Checks real answers against the API document: the envelope and the declared `data`, with no key the
+    document does not name (an answer that grows a field must grow its TypedDict too)."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        components = copy.deepcopy(document["components"])
+        for schema in components["schemas"].values():
+            if "properties" in schema and schema.get("type") == "object":
+                schema.setdefault("additionalProperties", False)
+        self.document, self.components = document, components
+
+    def check(self, response: Any, path: str, method: str = "get") -> dict[str, Any]:
+        assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
+        answer = self.document["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+        (_, typed) = answer["schema"]["allOf"]  # a declared answer: the envelope and its `data`
+        schema = {**typed["properties"]["data"], "components": self.components}
+        data = response.json()["data"]
+        errors = [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in Draft202012Validator(schema).iter_errors(data)
+        ]
+        assert not errors, f"{method.upper()} {path} answers off the document: {errors[:5]}"
+        return data  # type: ignore[no-any-return]
+
+
+async def test_the_battle_map_answers_are_the_documented_ones_for_the_dm_and_a_player(server: LiveServer):
+    dm, (player, _), session_id, cellar, tokens = await battle(server)
+    documented = Documented((await dm.get("/api/openapi.json")).json())
+    map_id = cellar["map_id"]
+    maps = "/api/session/maps"
+    goblin = await spawn_goblin(dm, session_id)
+    add = {"map_id": map_id, "monster_instance_id": goblin["instance_id"], "x_position": 25, "y_position": 75}
+    documented.check(await dm.post(f"{maps}/tokens/add.php", add), f"{maps}/tokens/add.php", "post")
+    documented.check(await dm.post(f"{maps}/tokens/add.php", {**add, "hidden": True}), f"{maps}/tokens/add.php", "post")
+    reveal = {"map_id": map_id, "cells": [[0, 0], [1, 0], [1, 1]]}
+    documented.check(await dm.post(f"{maps}/fog/reveal.php", reveal), f"{maps}/fog/reveal.php", "post")
+    polygon = {"map_id": map_id, "polygon": [[0, 0], [120, 0], [120, 120], [0, 120]]}
+    documented.check(await dm.post(f"{maps}/fog/reveal.php", polygon), f"{maps}/fog/reveal.php", "post")
+    hide = {"map_id": map_id, "cells": [[1, 1]]}
+    documented.check(await dm.post(f"{maps}/fog/hide.php", hide), f"{maps}/fog/hide.php", "post")
+    stroke = {"map_id": map_id, "drawing_type": "stroke", "path_data": [[1, 2], [3.5, 4]]}
+    documented.check(await player.post(f"{maps}/drawings/add.php", stroke), f"{maps}/drawings/add.php", "post")
+    move = {"token_id": tokens[0]["token_id"], "x_position": 30, "y_position": 30}
+    documented.check(await player.send("PUT", f"{maps}/tokens/move.php", move), f"{maps}/tokens/move.php", "put")
+    documented.check(await dm.send("PUT", f"{maps}/tokens/move.php", move), f"{maps}/tokens/move.php", "put")
+    change = {"token_id": tokens[1]["token_id"], "label": "Sir Fighter", "hidden": False}
+    documented.check(await dm.send("PUT", f"{maps}/tokens/update.php", change), f"{maps}/tokens/update.php", "put")
+    for viewer in (dm, player):
+        scene = documented.check(await viewer.get(f"{maps}/get.php", map_id=map_id), f"{maps}/get.php")
+        assert scene["tokens"] and scene["drawings"] and scene["revealed_cells"]
+        listed = documented.check(await viewer.get(f"{maps}/tokens/list.php", map_id=map_id), f"{maps}/tokens/list.php")
+        assert any(token["monster"] for token in listed["tokens"])
+        documented.check(await viewer.get(f"{maps}/list.php", session_id=session_id), f"{maps}/list.php")
+        documented.check(await viewer.get(f"{maps}/drawings/get.php", map_id=map_id), f"{maps}/drawings/get.php")
+    renamed = {"map_id": map_id, "map_name": "Cellar, flooded", "grid_offset_x": 5}
+    documented.check(await dm.send("PUT", f"{maps}/update.php", renamed), f"{maps}/update.php", "put")
+    documented.check(
+        await dm.post(f"{maps}/drawings/clear.php", {"map_id": map_id}), f"{maps}/drawings/clear.php", "post"
+    )
+    documented.check(await dm.post(f"{maps}/fog/reset.php", {"map_id": map_id}), f"{maps}/fog/reset.php", "post")
+    gone = await dm.send("DELETE", f"{maps}/tokens/delete.php?token_id={tokens[1]['token_id']}")
+    documented.check(gone, f"{maps}/tokens/delete.php", "delete")
+    documented.check(await dm.send("DELETE", f"{maps}/delete.php?map_id={map_id}"), f"{maps}/delete.php", "delete")
