@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import astuple, dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -95,19 +95,57 @@ class XpGrant(TypedDict):
     characters: list[Advancement]
 
 
-def detail(row: Row) -> dict[str, Any]:
+_PartyView = TypedDict(  # "class" is a keyword: the functional form
+    "_PartyView",
+    {
+        "character_id": int,
+        "user_id": int,
+        "session_id": int | None,
+        "character_name": str,
+        "class": str,
+        "level": int,
+        "current_hp": int,
+        "max_hp": int,
+        "is_dead": bool,
+    },
+)
+
+
+class Character(_PartyView):
+    """A character as its viewer may see it: every member of its game session the party view; its owner
+    and the DM the whole sheet (the fields below as well)."""
+
+    alignment: NotRequired[str]
+    experience_points: NotRequired[int]
+    strength: NotRequired[int]
+    dexterity: NotRequired[int]
+    constitution: NotRequired[int]
+    intelligence: NotRequired[int]
+    wisdom: NotRequired[int]
+    charisma: NotRequired[int]
+    created_at: NotRequired[str]
+    updated_at: NotRequired[str]
+    view: NotRequired[Literal["full", "party"]]  # character/get.php: the whole sheet or the party view
+
+
+def detail(row: Row) -> Character:
     """What the owner and the DM of the character's game session see: the whole character sheet."""
     return {
         **summary(row),
         "alignment": row["alignment"],
         "experience_points": row["experience_points"],
-        **{ability: row[ability] for ability in ABILITIES},
+        "strength": row["strength"],
+        "dexterity": row["dexterity"],
+        "constitution": row["constitution"],
+        "intelligence": row["intelligence"],
+        "wisdom": row["wisdom"],
+        "charisma": row["charisma"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
 
 
-def summary(row: Row) -> dict[str, Any]:
+def summary(row: Row) -> Character:
     """What every member of the game session may see of a character (the party view)."""
     return {
         "character_id": row["character_id"],
@@ -251,7 +289,7 @@ async def _apply_hp(change: Change, user: User, row: Row, hp: HitPointChange) ->
     return {"character_id": character_id, "current_hp": new_hp, "max_hp": row["max_hp"], "is_dead": new_hp <= 0}
 
 
-async def get(db: Database, user: User, character_id: int) -> dict[str, Any]:
+async def get(db: Database, user: User, character_id: int) -> Character:
     """The owner and the DM of the character's game session get the whole sheet (`view` "full"); a player
     of the same game session gets the party view (`view` "party"); anyone else is refused."""
     row = await db.fetch_one(
@@ -264,13 +302,15 @@ async def get(db: Database, user: User, character_id: int) -> dict[str, Any]:
     if row["session_id"] is not None:
         member = await membership(db, row["session_id"], user)
         if member is not None:
-            return {**detail(row), "view": "full"} if member.role == "dm" else {**summary(row), "view": "party"}
+            if member.role == "dm":
+                return {**detail(row), "view": "full"}
+            return {**summary(row), "view": "party"}
     raise Forbidden("You can only view your own characters and those of your party")
 
 
 async def list_visible(
     db: Database, user: User, session_id: int | None, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Character], int]:
     """The user's own characters and, for a DM, every character in the game sessions they run; all as
     full sheets. With `session_id`, only that game session's (the user must be its DM or a player)."""
     where = "(c.user_id = :uid OR g.dm_user_id = :uid)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -110,7 +110,43 @@ def condition(current_hp: int, max_hp: int) -> str:
     return "badly wounded"
 
 
-def dm_view(row: Row) -> dict[str, Any]:
+class MonsterInstance(TypedDict):
+    """A monster instance as its viewer may see it: players the four fields first (no hit points); the DM
+    the rest as well."""
+
+    instance_id: int
+    instance_name: str
+    monster_name: str
+    condition: str  # unhurt, wounded, badly wounded or dead
+    session_id: NotRequired[int]
+    monster_id: NotRequired[int]
+    is_named_boss: NotRequired[bool]
+    current_hp: NotRequired[int]
+    max_hp: NotRequired[int]
+    armor_class: NotRequired[int]
+    dexterity: NotRequired[int | None]
+    equipment: NotRequired[dict[str, Any] | None]
+    treasure: NotRequired[dict[str, Any] | None]
+    spells: NotRequired[dict[str, Any] | None]
+    notes: NotRequired[str | None]
+    is_dead: NotRequired[bool]
+    created_at: NotRequired[str]
+    updated_at: NotRequired[str]
+
+
+class InstanceUpdated(TypedDict):
+    instance_id: int
+    instance_name: str
+    armor_class: int
+    dexterity: int | None
+    equipment: dict[str, Any] | None
+    treasure: dict[str, Any] | None
+    spells: dict[str, Any] | None
+    notes: str | None
+    updated_at: str
+
+
+def dm_view(row: Row) -> MonsterInstance:
     return {
         "instance_id": row["instance_id"],
         "session_id": row["session_id"],
@@ -122,7 +158,9 @@ def dm_view(row: Row) -> dict[str, Any]:
         "max_hp": row["max_hp"],
         "armor_class": row["armor_class"],
         "dexterity": row["dexterity"],
-        **{field: codec.loads(row[field]) for field in SECRETS},
+        "equipment": codec.loads(row["equipment"]),
+        "treasure": codec.loads(row["treasure"]),
+        "spells": codec.loads(row["spells"]),
         "notes": row["notes"],
         "condition": condition(row["current_hp"], row["max_hp"]),
         "is_dead": row["current_hp"] <= 0,
@@ -139,7 +177,7 @@ def event_view(row: Row) -> dict[str, Any]:
     return {key: value for key, value in view.items() if key not in LONG_TEXTS}
 
 
-def player_view(row: Row) -> dict[str, Any]:
+def player_view(row: Row) -> MonsterInstance:
     return {
         "instance_id": row["instance_id"],
         "instance_name": row["instance_name"],
@@ -266,7 +304,7 @@ async def _locked(tx: Transaction, instance_id: int) -> Row:
     return full[0]
 
 
-async def update(log: EventLog, dm: User, instance_id: int, fields: InstanceEdit) -> dict[str, Any]:
+async def update(log: EventLog, dm: User, instance_id: int, fields: InstanceEdit) -> InstanceUpdated:
     """Change only the given fields (instance_name, armor_class, dexterity, equipment, treasure, spells,
     notes); `dexterity: null` clears it (the monster then rolls initiative at +0)."""
     if not fields:
@@ -290,12 +328,19 @@ async def update(log: EventLog, dm: User, instance_id: int, fields: InstanceEdit
             session_id,
             "monster_instance_updated",
             {**event_view(row), "changed_fields": sorted(fields)},
-            player_data=player_view(row),
+            player_data=dict(player_view(row)),
         )
     view = dm_view(row)
     return {
-        key: view[key]
-        for key in ("instance_id", "instance_name", "armor_class", "dexterity", *SECRETS, "notes", "updated_at")
+        "instance_id": view["instance_id"],
+        "instance_name": view["instance_name"],
+        "armor_class": view["armor_class"],
+        "dexterity": view["dexterity"],
+        "equipment": view["equipment"],
+        "treasure": view["treasure"],
+        "spells": view["spells"],
+        "notes": view["notes"],
+        "updated_at": view["updated_at"],
     }
 
 
@@ -345,7 +390,7 @@ async def apply_hp(change: Change, instance_id: int, hp: HitPointChange) -> HitP
 
 async def for_session(
     db: Database, user: User, session_id: int, limit: int | None = None, offset: int = 0
-) -> tuple[list[dict[str, Any]], int, bool]:
+) -> tuple[list[MonsterInstance], int, bool]:
     """The game session's monster instances as the user may see them (the DM: everything; a player:
     `player_view`), oldest first; the total; and whether the user is the DM."""
     member = await require_member(db, session_id, user)

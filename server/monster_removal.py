@@ -8,7 +8,7 @@ gets the token and initiative ids too, players what the monster list shows them)
 
 from __future__ import annotations
 
-from typing import Any
+from typing_extensions import TypedDict
 
 from server import initiative, map_tokens
 from server.accounts import User
@@ -17,7 +17,16 @@ from server.event_log import EventLog
 from server.game_sessions import require_dm
 
 
-async def remove(log: EventLog, dm: User, instance_id: int) -> dict[str, Any]:
+class MonsterRemoved(TypedDict):
+    instance_id: int
+    instance_name: str
+    session_id: int
+    token_ids: list[int]  # its tokens, gone from every map
+    initiative_id: int | None  # its place in the initiative tracker, if it had one
+    deleted: bool
+
+
+async def remove(log: EventLog, dm: User, instance_id: int) -> MonsterRemoved:
     session_id = await log.db.fetch_val(
         "SELECT session_id FROM monster_instances WHERE instance_id = :iid", {"iid": instance_id}
     )
@@ -37,4 +46,11 @@ async def remove(log: EventLog, dm: User, instance_id: int) -> dict[str, Any]:
         removed = {"instance_id": instance_id, "instance_name": name}
         result = {**removed, "session_id": session_id, "token_ids": token_ids, "initiative_id": initiative_id}
         await change.record(session_id, "monster_removed", result, player_data=removed)
-    return {**result, "deleted": True}
+    return {
+        "instance_id": instance_id,
+        "instance_name": name,
+        "session_id": session_id,
+        "token_ids": token_ids,
+        "initiative_id": initiative_id,
+        "deleted": True,
+    }

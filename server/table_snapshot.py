@@ -9,15 +9,40 @@ snapshot already includes changes nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
+
+from typing_extensions import TypedDict
 
 from server import audio, characters, initiative, map_scene, monster_instances
 from server.accounts import User
+from server.audio import AudioState
+from server.characters import Character
 from server.event_log import EventLog
 from server.game_sessions import require_member
+from server.initiative import Tracker
+from server.map_scene import MapScene
+from server.monster_instances import MonsterInstance
 
 
-async def snapshot(log: EventLog, user: User, session_id: int) -> dict[str, Any]:
+class Seat(TypedDict):
+    user_id: int
+    username: str
+    status: Literal["accepted", "invited"]  # players see the accepted ones only
+
+
+class Snapshot(TypedDict):
+    session_id: int
+    role: Literal["dm", "player"]
+    head_event_id: int  # follow the live feed from here
+    players: list[Seat]
+    characters: list[Character]  # players get the others' in the party view, their own in full
+    monster_instances: list[MonsterInstance]  # players get the redacted view
+    initiative: Tracker
+    audio: AudioState
+    map: MapScene | None  # the active battle map, its fog as `revealed_runs`; null when none is active
+
+
+async def snapshot(log: EventLog, user: User, session_id: int) -> Snapshot:
     """The DM gets full character sheets and monsters and the open invitations; a player the party view
     of the others' characters (their own in full), the monsters' redacted view, and the map as the fog
     allows."""
@@ -46,7 +71,7 @@ async def snapshot(log: EventLog, user: User, session_id: int) -> dict[str, Any]
         "session_id": session_id,
         "role": member.role,
         "head_event_id": head,
-        "players": players,
+        "players": [Seat(user_id=row["user_id"], username=row["username"], status=row["status"]) for row in players],
         "characters": party,
         "monster_instances": monsters,
         "initiative": await initiative.tracker(log.db, session_id),

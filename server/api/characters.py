@@ -7,10 +7,11 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import characters
 from server.api.envelope import success
-from server.api.pagination import PageQuery, pagination
+from server.api.pagination import PageQuery, Pagination, pagination
 from server.api.requests import Body, HitPoints, authenticated, json_body, query
 from server.services import services
 
@@ -19,6 +20,11 @@ MAX_XP_CHARACTERS = 100
 
 
 Ability = Annotated[int, Field(ge=characters.MIN_ABILITY, le=characters.MAX_ABILITY)]
+
+
+class CharacterPage(TypedDict):
+    characters: list[characters.Character]  # whole sheets: your own, and those of the games you run
+    pagination: Pagination
 
 
 class NewCharacter(Body):

@@ -7,10 +7,11 @@ from typing import Any, cast
 from pydantic import Field, ValidationInfo, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import bestiary, codec, monster_instances, monster_removal
 from server.api.envelope import success
-from server.api.pagination import PageQuery, pagination
+from server.api.pagination import PageQuery, Pagination, pagination
 from server.api.requests import Body, HitPoints, authenticated, json_body, query
 from server.services import services
 
@@ -31,6 +32,11 @@ def _depth(value: Any) -> int:
             deepest = max(deepest, depth)
             stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
     return deepest
+
+
+class InstancePage(TypedDict):
+    instances: list[monster_instances.MonsterInstance]  # players get the redacted view
+    pagination: Pagination
 
 
 class MonsterSearch(PageQuery):

@@ -4,9 +4,9 @@ the `pagination` object in the answer."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from pydantic import Field
+from typing_extensions import TypedDict
 
 from server.api.requests import Body
 
@@ -23,7 +23,14 @@ class PageQuery(Body):
         return (self.page - 1) * self.limit
 
 
-def pagination(query: PageQuery, total: int) -> dict[str, Any]:
+class Pagination(TypedDict):
+    page: int
+    limit: int
+    total: int  # items in all pages
+    total_pages: int
+
+
+def pagination(query: PageQuery, total: int) -> Pagination:
     return {
         "page": query.page,
         "limit": query.limit,

@@ -34,7 +34,7 @@ from server.api.v1.routes import V1, V1_ENDPOINTS, V1_ROOT_ENDPOINTS
 from server.audio import AudioControl
 from server.battle_maps import BattleMap, MapDeleted, MapList
 from server.channels import websocket
-from server.characters import CreatedCharacter, XpGrant
+from server.characters import Character, CreatedCharacter, XpGrant
 from server.characters import HitPoints as CharacterHitPoints
 from server.fog import Hidden as FogHidden
 from server.fog import Reset as FogReset
@@ -46,7 +46,9 @@ from server.map_drawings import Drawing, DrawingList
 from server.map_scene import MapScene
 from server.map_tokens import Token, TokenList, TokenRemoved
 from server.monster_instances import HitPoints as MonsterHitPoints
-from server.monster_instances import Spawned
+from server.monster_instances import InstanceUpdated, Spawned
+from server.monster_removal import MonsterRemoved
+from server.table_snapshot import Snapshot
 
 _MAP_FORM = {
     "type": "object",
@@ -164,7 +166,13 @@ API_ENDPOINTS: list[Endpoint] = [
         answer=CharacterHitPoints,
     ),
     _get(
-        "/character/get.php", characters.get, "One character", _CHARACTER, query=characters.CharacterRef, errors=_MEMBER
+        "/character/get.php",
+        characters.get,
+        "One character",
+        _CHARACTER,
+        query=characters.CharacterRef,
+        errors=_MEMBER,
+        answer=Character,
     ),
     _get(
         "/character/list.php",
@@ -173,6 +181,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _CHARACTER,
         query=characters.CharacterListQuery,
         errors=_MEMBER,
+        answer=characters.CharacterPage,
     ),
     _post(
         "/character/grant-xp.php",
@@ -233,6 +242,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MONSTER,
         body=monsters.InstanceChange,
         errors=_MEMBER,
+        answer=InstanceUpdated,
     ),
     _post(
         "/monsters/update-hp.php",
@@ -250,6 +260,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MONSTER,
         body=monsters.InstanceRef,
         errors=_MEMBER,
+        answer=MonsterRemoved,
     ),
     _get(
         "/monsters/list-instances.php",
@@ -258,6 +269,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MONSTER,
         query=monsters.SessionPage,
         errors=_MEMBER,
+        answer=monsters.InstancePage,
     ),
     _post(
         "/combat/add-character.php",
@@ -379,6 +391,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _SESSION,
         query=maps.SessionRef,
         errors=_MEMBER,
+        answer=Snapshot,
     ),
     _post(
         "/session/maps/upload.php",

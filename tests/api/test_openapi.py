@@ -172,3 +172,32 @@ async def test_the_battle_map_answers_are_the_documented_ones_for_the_dm_and_a_p
     gone = await dm.send("DELETE", f"{maps}/tokens/delete.php?token_id={tokens[1]['token_id']}")
     documented.check(gone, f"{maps}/tokens/delete.php", "delete")
     documented.check(await dm.send("DELETE", f"{maps}/delete.php?map_id={map_id}"), f"{maps}/delete.php", "delete")
+
+
+async def test_the_table_answers_are_the_documented_ones_for_the_dm_and_players(server: LiveServer):
+    dm, (player, other), session_id, cellar, tokens = await battle(server)
+    documented = Documented((await dm.get("/api/openapi.json")).json())
+    goblin = await spawn_goblin(dm, session_id)
+    await dm.ok("/api/session/maps/fog/reveal.php", {"map_id": cellar["map_id"], "cells": [[0, 0], [1, 0]]})
+    for viewer in (dm, player):
+        table = documented.check(
+            await viewer.get("/api/session/snapshot.php", session_id=session_id), "/api/session/snapshot.php"
+        )
+        assert table["map"]["revealed_runs"] and table["characters"] and table["monster_instances"]
+        listed = "/api/monsters/list-instances.php"
+        documented.check(await viewer.get(listed, session_id=session_id), listed)
+        documented.check(await viewer.get("/api/character/list.php", session_id=session_id), "/api/character/list.php")
+    character_id = tokens[0]["character_id"]
+    for viewer, view in ((player, "full"), (other, "party"), (dm, "full")):
+        seen = documented.check(
+            await viewer.get("/api/character/get.php", character_id=character_id), "/api/character/get.php"
+        )
+        assert seen["view"] == view
+    edit = {"instance_id": goblin["instance_id"], "notes": "hates dwarves", "dexterity": None}
+    documented.check(
+        await dm.post("/api/monsters/update-instance.php", edit), "/api/monsters/update-instance.php", "post"
+    )
+    removal = {"instance_id": goblin["instance_id"]}
+    documented.check(
+        await dm.post("/api/monsters/delete-instance.php", removal), "/api/monsters/delete-instance.php", "post"
+    )
