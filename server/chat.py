@@ -8,13 +8,37 @@ message overwrites its text in the log (so no replay or history shows it again) 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
+
+from typing_extensions import TypedDict
 
 from server import game_sessions
 from server.accounts import User
 from server.errors import Forbidden, Invalid, NotFound
 from server.event_log import Event, EventLog
 from server.send_rate import SendRate
+
+
+class ChatMessage(TypedDict):
+    message_id: int  # its event_id
+    sender_user_id: int
+    sender_name: str
+    character_id: int | None  # spoken as this character
+    character_name: str | None
+    text: str
+    to: list[int]  # a whisper's recipients (the sender and they alone see it); empty for the table
+    created_at: str
+
+
+class MessageDeleted(TypedDict):
+    message_id: int
+    deleted: bool
+
+
+class MessagePage(TypedDict):
+    messages: list[ChatMessage]  # oldest first
+    next_before_id: int | None  # the page before this one; null at the start of the game session
+
 
 MAX_TEXT = 2000
 HISTORY_PAGE = 50
@@ -40,7 +64,7 @@ async def send(
     text: str,
     to: list[int] | None = None,
     as_character_id: int | None = None,
-) -> dict[str, Any]:
+) -> ChatMessage:
     """Post a message (a whisper when `to` names members); RateLimited past the user's send rate."""
     member = await game_sessions.require_member(log.db, session_id, user)
     audience: dict[str, Any] = {}
@@ -62,11 +86,11 @@ async def send(
     return _message(event, data)
 
 
-def _message(event: Event, data: dict[str, Any]) -> dict[str, Any]:
-    return {"message_id": event.event_id, **data, "created_at": event.created_at}
+def _message(event: Event, data: dict[str, Any]) -> ChatMessage:
+    return cast(ChatMessage, {"message_id": event.event_id, **data, "created_at": event.created_at})
 
 
-async def delete(log: EventLog, user: User, session_id: int, message_id: int) -> dict[str, Any]:
+async def delete(log: EventLog, user: User, session_id: int, message_id: int) -> MessageDeleted:
     """Delete a message the user can see, if they wrote it or are the DM."""
     member = await game_sessions.require_member(log.db, session_id, user)
     viewer = game_sessions.viewer(user, member)
@@ -91,7 +115,7 @@ async def delete(log: EventLog, user: User, session_id: int, message_id: int) ->
 
 async def history(
     log: EventLog, user: User, session_id: int, before_id: int | None, limit: int = HISTORY_PAGE
-) -> dict[str, Any]:
+) -> MessagePage:
     """One page of the messages `user` may see, oldest first, deleted ones left out; `next_before_id`
     asks for the page before it (None at the start of the session)."""
     member = await game_sessions.require_member(log.db, session_id, user)

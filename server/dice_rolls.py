@@ -14,7 +14,9 @@ or number. A roll's id is the event_id of its `dice_rolled` event.
 from __future__ import annotations
 
 import random
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, cast
+
+from typing_extensions import TypedDict
 
 from server import characters, game_sessions, monster_instances, wire
 from server.accounts import User
@@ -25,6 +27,55 @@ from server.rules import dice
 from server.send_rate import SendRate
 
 Visibility = Literal["public", "dm", "blind", "self", "whisper"]
+
+
+class Die(TypedDict):
+    value: int
+    kept: bool  # false for a die dropped by keep-highest or keep-lowest
+
+
+class Term(TypedDict):
+    sign: Literal["+", "-"]
+    count: int
+    sides: int
+    keep: str | None  # "h3" (keep the 3 highest) or "l1" (the lowest)
+    dice: list[Die]
+    subtotal: int
+
+
+class RolledDice(TypedDict):
+    """A roll as a viewer may see it: who may not see its numbers (a blind roll's roller, the others of a
+    roll to the DM) get `hidden` true with only the roller and the visibility."""
+
+    roller_user_id: int
+    visibility: Visibility
+    hidden: NotRequired[bool]
+    roller_name: NotRequired[str]
+    label: NotRequired[str | None]
+    whisper_to: NotRequired[list[int]]
+    expression: NotRequired[str]
+    terms: NotRequired[list[Term]]
+    modifier: NotRequired[int]
+    total: NotRequired[int]
+
+
+class Rolled(RolledDice):
+    roll_id: int  # its event_id
+    applied: monster_instances.HitPoints | characters.HitPoints | None  # the damage dealt, when asked for
+
+
+class RollEntry(TypedDict):
+    event_id: int
+    event_type: Literal["dice_rolled"]
+    event_data: RolledDice
+    created_at: str
+
+
+class RollPage(TypedDict):
+    rolls: list[RollEntry]  # oldest first
+    next_before_id: int | None  # the page before this one; null at the start of the game session
+
+
 HISTORY_PAGE = 50
 _rng = random.SystemRandom()
 
@@ -67,7 +118,7 @@ async def roll(
     whisper_to: list[int] | None = None,
     damage_to: tuple[Literal["character", "monster"], int] | None = None,
     rng: random.Random = _rng,
-) -> dict[str, Any]:
+) -> Rolled:
     """Roll on the server and record `dice_rolled` for those who may see it. With `damage_to` (the DM
     only) the total, if positive, is dealt as damage to that character or monster in the same transaction:
     both events are in the log or neither. Rolls count against the user's send rate (apart from chat):
@@ -101,16 +152,16 @@ async def roll(
                 applied = await characters.apply_hp(change, user, target_id, HitPointChange(damage=damage))
     # The roller's answer is their own form of the event: a blind roll's roller learns no number either.
     seen = wire.envelope_for(event, game_sessions.viewer(user, member))
-    return {"roll_id": event.event_id, **(seen["event_data"] if seen else {}), "applied": applied}
+    return cast(Rolled, {"roll_id": event.event_id, **(seen["event_data"] if seen else {}), "applied": applied})
 
 
 async def history(
     log: EventLog, user: User, session_id: int, before_id: int | None, limit: int = HISTORY_PAGE
-) -> dict[str, Any]:
+) -> RollPage:
     """One page of the game session's rolls as `user` may see them, oldest first; `next_before_id` asks
     for the page before it (None at the start of the session)."""
     member = await game_sessions.require_member(log.db, session_id, user)
     viewer = game_sessions.viewer(user, member)
     events, before = await log.history(session_id, viewer, ("dice_rolled",), before=before_id, limit=limit)
     rolls = [envelope for event in events if (envelope := wire.envelope_for(event, viewer)) is not None]
-    return {"rolls": rolls, "next_before_id": before}
+    return {"rolls": cast(list[RollEntry], rolls), "next_before_id": before}

@@ -36,6 +36,8 @@ from server.battle_maps import BattleMap, MapDeleted, MapList
 from server.channels import websocket
 from server.characters import Character, CreatedCharacter, XpGrant
 from server.characters import HitPoints as CharacterHitPoints
+from server.chat import ChatMessage, MessageDeleted, MessagePage
+from server.dice_rolls import Rolled, RollPage
 from server.fog import Hidden as FogHidden
 from server.fog import Reset as FogReset
 from server.fog import Revealed as FogRevealed
@@ -351,6 +353,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Dice and chat",
         body=dice.RollRequest,
         errors=(*_MEMBER, 409, 429),
+        answer=Rolled,
     ),
     _get(
         "/dice/history.php",
@@ -359,6 +362,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Dice and chat",
         query=pagination.HistoryQuery,
         errors=_MEMBER,
+        answer=RollPage,
     ),
     _post(
         "/chat/send.php",
@@ -367,6 +371,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Dice and chat",
         body=chat.Message,
         errors=(*_MEMBER, 409, 429),
+        answer=ChatMessage,
     ),
     _post(
         "/chat/delete.php",
@@ -375,6 +380,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Dice and chat",
         body=chat.MessageRef,
         errors=_MEMBER,
+        answer=MessageDeleted,
     ),
     _get(
         "/chat/history.php",
@@ -383,6 +389,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Dice and chat",
         query=pagination.HistoryQuery,
         errors=_MEMBER,
+        answer=MessagePage,
     ),
     _get(
         "/session/snapshot.php",

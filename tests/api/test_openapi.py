@@ -201,3 +201,32 @@ async def test_the_table_answers_are_the_documented_ones_for_the_dm_and_players(
     documented.check(
         await dm.post("/api/monsters/delete-instance.php", removal), "/api/monsters/delete-instance.php", "post"
     )
+
+
+async def test_dice_and_chat_answers_are_the_documented_ones_in_every_visibility(server: LiveServer):
+    dm, (player, other), session_id, _, tokens = await battle(server)
+    documented = Documented((await dm.get("/api/openapi.json")).json())
+    goblin = await spawn_goblin(dm, session_id)
+    roll = {"session_id": session_id, "expression": "4d6kh3+1", "label": "Strength"}
+    for visibility in ("public", "dm", "blind", "self", {"whisper_to": [other.user_id]}):
+        rolled = documented.check(
+            await player.post("/api/dice/roll.php", {**roll, "visibility": visibility}), "/api/dice/roll.php", "post"
+        )
+        assert ("total" in rolled) == (visibility != "blind")  # a blind roll's roller learns no number
+    damage = {**roll, "expression": "1d4", "apply_damage_to": {"monster_instance_id": goblin["instance_id"]}}
+    dealt = documented.check(await dm.post("/api/dice/roll.php", damage), "/api/dice/roll.php", "post")
+    assert dealt["applied"]["instance_id"] == goblin["instance_id"]
+    hurt = {**damage, "apply_damage_to": {"character_id": tokens[0]["character_id"]}}
+    documented.check(await dm.post("/api/dice/roll.php", hurt), "/api/dice/roll.php", "post")
+    said = {"session_id": session_id, "text": "I search the alcove", "as_character_id": tokens[0]["character_id"]}
+    message = documented.check(await player.post("/api/chat/send.php", said), "/api/chat/send.php", "post")
+    whisper = {"session_id": session_id, "text": "psst", "to": [dm.user_id]}
+    documented.check(await player.post("/api/chat/send.php", whisper), "/api/chat/send.php", "post")
+    for viewer in (dm, player, other):
+        rolls = documented.check(
+            await viewer.get("/api/dice/history.php", session_id=session_id), "/api/dice/history.php"
+        )
+        assert rolls["rolls"]
+        documented.check(await viewer.get("/api/chat/history.php", session_id=session_id), "/api/chat/history.php")
+    gone = {"session_id": session_id, "message_id": message["message_id"]}
+    documented.check(await dm.post("/api/chat/delete.php", gone), "/api/chat/delete.php", "post")
