@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from typing_extensions import TypedDict
 
 from server import open_content
-from server.database import Database, Row
+from server.database import Database
 from server.errors import NotFound
 from server.rules import hit_dice
 
@@ -28,6 +30,24 @@ TEMPLATE_FIELDS = (
 MONSTER_COLUMNS = "monster_id, " + ", ".join(TEMPLATE_FIELDS)
 
 
+class Monster(TypedDict):
+    """A template of the bestiary, as the Rules Cyclopedia gives it."""
+
+    monster_id: int
+    name: str
+    armor_class: int
+    hit_dice: str  # e.g. "1-1", "3+1", "9**": the dice spawning rolls hit points with
+    move: str
+    attacks: str
+    damage: str
+    morale: int
+    save_as: str
+    alignment: str
+    xp: int
+    treasure_type: str
+    description: str
+
+
 async def load(path: Path = DATA_PATH) -> list[dict[str, Any]]:
     """The monsters of the data file; a template whose hit dice do not parse stops start-up."""
     monsters = await open_content.read(path, "monsters")
@@ -47,7 +67,7 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def search(db: Database, text: str, limit: int, offset: int) -> tuple[list[Row], int]:
+async def search(db: Database, text: str, limit: int, offset: int) -> tuple[list[Monster], int]:
     """Templates whose name contains `text` (any case), by name; and how many match in all."""
     where, values = "", {}
     if text:
@@ -58,11 +78,11 @@ async def search(db: Database, text: str, limit: int, offset: int) -> tuple[list
         f"SELECT {MONSTER_COLUMNS} FROM monsters{where} ORDER BY lower(name), monster_id LIMIT :limit OFFSET :offset",
         {**values, "limit": limit, "offset": offset},
     )
-    return rows, int(total)
+    return cast(list[Monster], rows), int(total)
 
 
-async def get(db: Database, monster_id: int) -> Row:
+async def get(db: Database, monster_id: int) -> Monster:
     row = await db.fetch_one(f"SELECT {MONSTER_COLUMNS} FROM monsters WHERE monster_id = :mid", {"mid": monster_id})
     if row is None:
         raise NotFound("Monster not found")
-    return row
+    return cast(Monster, row)

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
+
+from typing_extensions import TypedDict
 
 from server import initiative, monster_instances
 from server.accounts import User
-from server.characters import CHARACTER_COLUMNS
+from server.characters import CHARACTER_COLUMNS, Character
 from server.database import Database
-from server.game_sessions import SESSION_COLUMNS, require_dm
+from server.game_sessions import SESSION_COLUMNS, GameSession, require_dm
+from server.initiative import Combatant
+from server.monster_instances import MonsterInstance
 
 
-async def dashboard(db: Database, dm: User, session_id: int) -> dict[str, Any]:
+class RunningSession(GameSession):
+    round_number: int  # of the initiative tracker; 0 while no combat runs
+
+
+class Dashboard(TypedDict):
+    session: RunningSession
+    characters: list[Character]  # whole sheets
+    monster_instances: list[MonsterInstance]  # as the DM sees them
+    initiative: list[Combatant]  # in turn order
+
+
+async def dashboard(db: Database, dm: User, session_id: int) -> Dashboard:
     """{session, characters, monster_instances, initiative}: the session's row (with round_number), every
     character in it with all its scores, every monster instance as the DM sees it, and the tracker's
     entries in turn order. Only the session's DM may read it."""
@@ -26,8 +41,8 @@ async def dashboard(db: Database, dm: User, session_id: int) -> dict[str, Any]:
     monsters, _, _ = await monster_instances.for_session(db, dm, session_id)
     tracker = await initiative.tracker(db, session_id)
     return {
-        "session": session,
-        "characters": [{**row, "is_dead": row["current_hp"] <= 0} for row in characters],
+        "session": cast(RunningSession, session),
+        "characters": [cast(Character, {**row, "is_dead": row["current_hp"] <= 0}) for row in characters],
         "monster_instances": monsters,
         "initiative": tracker["initiatives"],
     }

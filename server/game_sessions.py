@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal, cast
 
 from typing_extensions import TypedDict
 
@@ -251,7 +251,28 @@ async def accept_invitation(log: EventLog, player: User, session_id: int) -> Acc
     return {"session_id": session_id, "user_id": player.user_id, "status": "accepted"}
 
 
-async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+class GameSession(TypedDict):
+    session_id: int
+    dm_user_id: int
+    session_title: str
+    session_description: str | None
+    session_datetime: str  # YYYY-MM-DD HH:MM:SS
+    duration_minutes: int
+    max_players: int
+    campaign_id: int | None
+    meet_link: str | None
+    status: Literal["scheduled", "active", "completed"]
+    created_at: str
+
+
+class ListedSession(GameSession):
+    role: Role  # yours in it
+    invitation_status: Literal["accepted", "invited"] | None  # a player's; null for the DM
+    dm_username: str
+    player_count: int  # accepted players
+
+
+async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[list[ListedSession], int]:
     """The user's game sessions: those they run (role "dm"), play in or are invited to (role "player",
     invitation_status "accepted" or "invited"). Removed and declined players no longer see the session."""
     source = (
@@ -271,13 +292,12 @@ async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[l
     sessions = []
     for row in rows:
         is_dm = row["dm_user_id"] == user.user_id
-        sessions.append(
-            {
-                **row,
-                "role": "dm" if is_dm else "player",
-                "invitation_status": None if is_dm else row["invitation_status"],
-            }
-        )
+        listed = {
+            **row,
+            "role": "dm" if is_dm else "player",
+            "invitation_status": None if is_dm else row["invitation_status"],
+        }
+        sessions.append(cast(ListedSession, listed))
     return sessions, int(total)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from typing_extensions import TypedDict
 
 from server import open_content
 from server.database import Database, Row
@@ -32,15 +34,28 @@ async def seed(db: Database, path: Path = DATA_PATH) -> int:
     return await open_content.seed(db, "items", ITEM_FIELDS, await load(path))
 
 
-def _public(row: Row) -> dict[str, Any]:
+class Item(TypedDict):
+    item_id: int
+    name: str
+    category: str
+    item_type: str
+    cost_gp: float  # whole prices as whole numbers
+    weight_cn: int  # coins of encumbrance
+    damage_die: str | None
+    damage_type: str | None
+    armor_class: int | None
+    description: str
+
+
+def _public(row: Row) -> Item:
     cost = row["cost_gp"]
     # Stored as REAL for the few fractional prices; whole prices read back as whole numbers.
-    return {**row, "cost_gp": int(cost) if float(cost).is_integer() else cost}
+    return cast(Item, {**row, "cost_gp": int(cost) if float(cost).is_integer() else cost})
 
 
 async def listing(
     db: Database, category: str | None, item_type: str | None, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Item], int]:
     """Items by category and name, filtered by exact category and item type (any case); and the total."""
     clauses, values = [], {}
     if category:

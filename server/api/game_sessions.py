@@ -8,12 +8,19 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import game_sessions
 from server.api.envelope import success
-from server.api.pagination import PageQuery, pagination
+from server.api.pagination import PageQuery, Pagination, pagination
 from server.api.requests import Body, SessionRef, authenticated, json_body, query
 from server.services import services
+
+
+class GameSessionPage(TypedDict):
+    sessions: list[game_sessions.ListedSession]  # those you run, play in or are invited to
+    pagination: Pagination
+
 
 DateTime = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")]
 Link = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://\S+$")]

@@ -5,12 +5,19 @@ from __future__ import annotations
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import items
 from server.api.envelope import success
-from server.api.pagination import PageQuery, pagination
+from server.api.pagination import PageQuery, Pagination, pagination
 from server.api.requests import query
 from server.services import services
+
+
+class ItemPage(TypedDict):
+    items: list[items.Item]
+    total_count: int  # the same as pagination.total (the legacy server's field)
+    pagination: Pagination
 
 
 class ItemQuery(PageQuery):

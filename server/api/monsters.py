@@ -34,6 +34,11 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+class MonsterPage(TypedDict):
+    monsters: list[bestiary.Monster]
+    pagination: Pagination
+
+
 class InstancePage(TypedDict):
     instances: list[monster_instances.MonsterInstance]  # players get the redacted view
     pagination: Pagination

@@ -33,11 +33,13 @@ from server.api.endpoint import Endpoint, _delete, _get, _post, _put
 from server.api.v1.routes import V1, V1_ENDPOINTS, V1_ROOT_ENDPOINTS
 from server.audio import AudioControl
 from server.battle_maps import BattleMap, MapDeleted, MapList
+from server.bestiary import Monster
 from server.channels import websocket
 from server.characters import Character, CreatedCharacter, XpGrant
 from server.characters import HitPoints as CharacterHitPoints
 from server.chat import ChatMessage, MessageDeleted, MessagePage
 from server.dice_rolls import Rolled, RollPage
+from server.dm_dashboard import Dashboard
 from server.fog import Hidden as FogHidden
 from server.fog import Reset as FogReset
 from server.fog import Revealed as FogRevealed
@@ -121,7 +123,14 @@ API_ENDPOINTS: list[Endpoint] = [
         errors=(*_MEMBER, 409),
         answer=Accepted,
     ),
-    _get("/session/list.php", game_sessions.list_sessions, "Your game sessions", _SESSION, query=pagination.PageQuery),
+    _get(
+        "/session/list.php",
+        game_sessions.list_sessions,
+        "Your game sessions",
+        _SESSION,
+        query=pagination.PageQuery,
+        answer=game_sessions.GameSessionPage,
+    ),
     _post(
         "/session/remove-player.php",
         game_sessions.remove_player,
@@ -218,8 +227,16 @@ API_ENDPOINTS: list[Endpoint] = [
         _SESSION,
         query=combat.SessionRef,
         errors=_MEMBER,
+        answer=Dashboard,
     ),
-    _get("/monsters/list.php", monsters.list_monsters, "Search the bestiary", _MONSTER, query=monsters.MonsterSearch),
+    _get(
+        "/monsters/list.php",
+        monsters.list_monsters,
+        "Search the bestiary",
+        _MONSTER,
+        query=monsters.MonsterSearch,
+        answer=monsters.MonsterPage,
+    ),
     _get(
         "/monsters/get.php",
         monsters.get_monster,
@@ -227,6 +244,7 @@ API_ENDPOINTS: list[Endpoint] = [
         _MONSTER,
         query=monsters.MonsterRef,
         errors=_NOT_FOUND,
+        answer=Monster,
     ),
     _post(
         "/monsters/create-instance.php",
@@ -345,7 +363,15 @@ API_ENDPOINTS: list[Endpoint] = [
         errors=_MEMBER,
         answer=TrackerChange,
     ),
-    _get("/items/list.php", items.list_items, "The equipment list", "Items", query=items.ItemQuery, login=False),
+    _get(
+        "/items/list.php",
+        items.list_items,
+        "The equipment list",
+        "Items",
+        query=items.ItemQuery,
+        login=False,
+        answer=items.ItemPage,
+    ),
     _post(
         "/dice/roll.php",
         dice.roll,

@@ -230,3 +230,20 @@ async def test_dice_and_chat_answers_are_the_documented_ones_in_every_visibility
         documented.check(await viewer.get("/api/chat/history.php", session_id=session_id), "/api/chat/history.php")
     gone = {"session_id": session_id, "message_id": message["message_id"]}
     documented.check(await dm.post("/api/chat/delete.php", gone), "/api/chat/delete.php", "post")
+
+
+async def test_lists_of_sessions_monsters_and_items_and_the_dashboard_are_the_documented_ones(server: LiveServer):
+    dm, (player, _), session_id, _, _ = await battle(server)
+    documented = Documented((await dm.get("/api/openapi.json")).json())
+    goblin = await spawn_goblin(dm, session_id)
+    fighter = {"session_id": session_id, "monster_instance_id": goblin["instance_id"]}
+    await dm.ok("/api/combat/add-monster.php", fighter)
+    for viewer in (dm, player):
+        sessions = documented.check(await viewer.get("/api/session/list.php"), "/api/session/list.php")
+        assert sessions["sessions"][0]["session_id"] == session_id
+    dashboard = "/api/session/get-dm-dashboard.php"
+    assert documented.check(await dm.get(dashboard, session_id=session_id), dashboard)["initiative"]
+    found = documented.check(await player.get("/api/monsters/list.php", search="orc"), "/api/monsters/list.php")
+    monster_id = found["monsters"][0]["monster_id"]
+    documented.check(await player.get("/api/monsters/get.php", monster_id=monster_id), "/api/monsters/get.php")
+    documented.check(await player.get("/api/items/list.php", limit=100), "/api/items/list.php")
