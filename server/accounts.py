@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from typing_extensions import TypedDict
+from typing import TypedDict
 
 from server import clock, webhook_events
 from server.database import Database, DuplicateRow, Row, Transaction

@@ -11,7 +11,7 @@ from typing_extensions import TypedDict
 
 from server import accounts, clock
 from server.accounts import User
-from server.database import Database, Row, Transaction
+from server.database import Database, Reads, Row, Transaction
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.event_log import Change, EventLog
 from server.game_sessions import membership, require_dm, require_member
@@ -223,7 +223,7 @@ def _require_owner_or_dm(user: User, row: Row) -> None:
         raise Forbidden("You can only change your own characters")
 
 
-async def _session_of(db: Database, character_id: int) -> int | None:
+async def _session_of(character_id: int, db: Reads) -> int | None:
     row = await db.fetch_one("SELECT session_id FROM characters WHERE character_id = :cid", {"cid": character_id})
     if row is None:
         raise NotFound("Character not found")
@@ -235,20 +235,19 @@ async def update_hp(log: EventLog, user: User, character_id: int, hp: HitPointCh
     """Damage then healing, by the owner or the DM of the character's game session."""
     hp.require_effect()
     for _ in range(3):
-        session_id = await _session_of(log.db, character_id)
-        result = await log.apply(session_id, partial(_apply_hp_if_in, session_id, user, character_id, hp))
+        result = await log.apply_located(
+            partial(_session_of, character_id), partial(_apply_hp_if_in, user, character_id, hp)
+        )
         if result is not None:
             return result
     raise Conflict("The character changed while it was being updated; try again")
 
 
-async def _apply_hp_if_in(
-    session_id: int | None, user: User, character_id: int, hp: HitPointChange, change: Change
-) -> HitPoints | None:
-    """Damage then healing, if the character is still in `session_id`; None when it left or joined a game
-    session since that was read (the caller then locks that one instead)."""
+async def _apply_hp_if_in(user: User, character_id: int, hp: HitPointChange, change: Change) -> HitPoints | None:
+    """Damage then healing, if the character is still in the change's game session; None when it left or
+    joined one since that was read (PostgreSQL; the caller then locks that one instead)."""
     row = await _locked(change.tx, character_id)
-    if row["session_id"] != session_id:
+    if row["session_id"] != change.session_id:
         return None
     return await _apply_hp(change, user, row, hp)
 

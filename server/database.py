@@ -86,7 +86,7 @@ def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
     return _PARAMETER.sub(number, sql), tuple(names)
 
 
-class _Reads:
+class Reads:
     """The read surface of the database and of transactions, all built on `fetch_all`."""
 
     async def fetch_all(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
@@ -101,7 +101,7 @@ class _Reads:
         return next(iter(rows[0].values())) if rows else None
 
 
-class _Queries(_Reads):
+class _Queries(Reads):
     """Reads and writes on one connection (writes only ever inside a transaction)."""
 
     async def execute(self, sql: str, values: Mapping[str, Any] | None = None) -> None:
@@ -225,7 +225,7 @@ class Transaction(_Queries):
             self._observe(time.perf_counter() - started)
 
 
-class Database(_Reads):
+class Database(Reads):
     def __init__(self, url: str) -> None:
         self.url = url
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"

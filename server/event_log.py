@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from server import clock, codec, wire
 from server.broadcast import Broadcast
-from server.database import Database, Row, Transaction
+from server.database import Database, Reads, Row, Transaction
 from server.errors import EventTooLarge, SnapshotRequired
 from server.metrics import Metrics
 
@@ -220,6 +220,11 @@ async def _begun(tx: Transaction, session_id: int | None) -> Change:
     return Change(tx, session_id)
 
 
+async def _located(tx: Transaction, locate: Callable[[Reads], Coroutine[Any, Any, int | None]]) -> Change:
+    """A change in the game session `locate` finds within `tx` (SQLite only: no row to lock first)."""
+    return Change(tx, await locate(tx))
+
+
 class EventLog:
     def __init__(self, db: Database, broadcast: Broadcast, metrics: Metrics | None = None) -> None:
         self.db = db
@@ -242,9 +247,29 @@ class EventLog:
         """`work(change)` as one `change(session_id)`, its events published after it commits. On SQLite
         the whole transaction runs in one hop to the writer's thread (`Database.in_one_hop`), so `work`
         may await only the change's own statements (`change.tx`, `change.record`, `change.find`)."""
+        return await self._applied(lambda tx: _begun(tx, session_id), work)
 
+    async def apply_located(
+        self,
+        locate: Callable[[Reads], Coroutine[Any, Any, int | None]],
+        work: Callable[[Change], Coroutine[Any, Any, T]],
+    ) -> T:
+        """`apply` in the game session that `locate(reads)` names (the one the changed thing is in). On
+        SQLite, whose writers are serialised, `locate` runs inside the one-hop transaction: no read before
+        it, and what it read still holds in `work`. On PostgreSQL it reads before the transaction, which
+        then locks that game session's row first, so there `work` must check that the thing is still in
+        `change.session_id`."""
+        if self.db.dialect != "sqlite":
+            return await self.apply(await locate(self.db), work)
+        return await self._applied(lambda tx: _located(tx, locate), work)
+
+    async def _applied(
+        self,
+        begin: Callable[[Transaction], Coroutine[Any, Any, Change]],
+        work: Callable[[Change], Coroutine[Any, Any, T]],
+    ) -> T:
         async def whole(tx: Transaction) -> tuple[T, Change]:
-            change = await _begun(tx, session_id)
+            change = await begin(tx)
             return await work(change), change
 
         result, change = await self.db.in_one_hop(whole)

@@ -11,7 +11,7 @@ from typing_extensions import TypedDict
 
 from server import accounts, campaigns, clock, notifications, webhook_events
 from server.accounts import User, find_by_username
-from server.database import Database, Transaction
+from server.database import Database, Reads, Transaction
 from server.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from server.event_log import EventLog, Viewer
 from server.mail import Mailer
@@ -85,7 +85,7 @@ class Membership:
         return self.role == "dm"
 
 
-async def membership(db: Database, session_id: int, user: User) -> Membership | None:
+async def membership(db: Reads, session_id: int, user: User) -> Membership | None:
     """The user's role in the game session, None if they are neither its DM nor an accepted player.
     Raises NotFound if the game session does not exist."""
     row = await db.fetch_one(
@@ -102,14 +102,14 @@ async def membership(db: Database, session_id: int, user: User) -> Membership | 
     return None
 
 
-async def require_member(db: Database, session_id: int, user: User) -> Membership:
+async def require_member(db: Reads, session_id: int, user: User) -> Membership:
     member = await membership(db, session_id, user)
     if member is None:
         raise Forbidden("You are not the DM or a player of this session")
     return member
 
 
-async def require_dm(db: Database, session_id: int, user: User) -> Membership:
+async def require_dm(db: Reads, session_id: int, user: User) -> Membership:
     member = await membership(db, session_id, user)
     if member is None or member.role != "dm":
         raise Forbidden("Only the DM can perform this action")

@@ -16,7 +16,7 @@ from typing_extensions import TypedDict
 
 from server import bestiary, clock, codec
 from server.accounts import User
-from server.database import Database, Row, Transaction
+from server.database import Database, Reads, Row, Transaction
 from server.errors import Conflict, Invalid, NotFound
 from server.event_log import Change, EventLog
 from server.game_sessions import require_dm, require_member
@@ -284,7 +284,7 @@ async def create(log: EventLog, dm: User, session_id: int, monster_id: int, new:
     }
 
 
-async def _session_of(db: Database, instance_id: int) -> int:
+async def _session_of(db: Reads, instance_id: int) -> int:
     session_id = await db.fetch_val(
         "SELECT session_id FROM monster_instances WHERE instance_id = :iid", {"iid": instance_id}
     )
@@ -347,9 +347,13 @@ async def update(log: EventLog, dm: User, instance_id: int, fields: InstanceEdit
 async def update_hp(log: EventLog, dm: User, instance_id: int, hp: HitPointChange) -> HitPoints:
     """Damage then healing, in one transaction; HP stays within 0..max_hp."""
     hp.require_effect()
-    session_id = await _session_of(log.db, instance_id)
-    await require_dm(log.db, session_id, dm)
-    return await log.apply(session_id, lambda change: apply_hp(change, instance_id, hp))  # one hop on SQLite
+
+    async def located(reads: Reads) -> int:
+        session_id = await _session_of(reads, instance_id)
+        await require_dm(reads, session_id, dm)
+        return session_id
+
+    return await log.apply_located(located, lambda change: apply_hp(change, instance_id, hp))  # one hop on SQLite
 
 
 async def apply_hp(change: Change, instance_id: int, hp: HitPointChange) -> HitPoints:
