@@ -13,11 +13,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from server import bestiary, items, retention, schema
 from server.api.envelope import exception_handlers, render_legacy
+from server.api.hot_routes import HotRoutes
 from server.api.request_log import RequestLog
-from server.api.routes import ENDPOINTS, ROUTES
+from server.api.routes import ENDPOINTS, HOT_HANDLERS, ROUTES
 from server.api.v1.responses import render_error
 from server.broadcast import Broadcast
 from server.channels.hub import Hub, SendLimits
@@ -49,6 +51,20 @@ async def _kept_key(db: Database, name: str, configured: str | None, generate: C
         )
         key: str = await tx.fetch_val("SELECT value FROM server_settings WHERE name = :name", {"name": name})
     return key
+
+
+class App(Starlette):
+    """Starlette, except that the hottest POSTs go straight to their handlers (server/api/hot_routes.py)."""
+
+    hot_routes: HotRoutes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot = self.hot_routes.app_for(scope)
+        if hot is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        await hot(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -121,16 +137,18 @@ def create_app(settings: Settings) -> Starlette:
     if CLIENT_DIR.is_dir():
         routes.append(Mount("/", StaticFiles(directory=CLIENT_DIR, html=True), name="client"))
     templates: dict[object, str] = {endpoint.handler: path for path, endpoint in ENDPOINTS}
-    app = Starlette(
+    # A /v1 path that never reaches the /v1 mount (its pattern refuses a newline) still answers in the
+    # platform format.
+    handlers = exception_handlers(render_legacy, {"/v1/": render_error})
+    app = App(
         routes=routes,
-        # A /v1 path that never reaches the /v1 mount (its pattern refuses a newline) still answers in
-        # the platform format.
-        exception_handlers=exception_handlers(render_legacy, {"/v1/": render_error}),  # type: ignore[arg-type]
+        exception_handlers=handlers,  # type: ignore[arg-type]
         lifespan=lifespan,
         middleware=[
             Middleware(RequestLog, metrics=metrics, templates=templates, log_lines=settings.access_log),
         ],
     )
+    app.hot_routes = HotRoutes(HOT_HANDLERS, templates, handlers, metrics, log_lines=settings.access_log)
     app.state.services = services
     app.state.collector = collector
     return app

@@ -629,6 +629,8 @@ ENDPOINTS: list[tuple[str, Endpoint]] = (
     + [("/v1" + e.path, e) for e in V1_ENDPOINTS]
 )
 WEBSOCKET_PATH = "/api/realtime/ws"
+# Answered before Starlette's middleware and routing (server/api/hot_routes.py): the writes of a fight.
+HOT_HANDLERS = (characters.update_hp, monsters.update_hp)
 
 # The routes under /api.
 API: list[BaseRoute] = [
