@@ -13,7 +13,8 @@ Contract of `Database.transaction()` and `Database.in_one_hop()`:
   statement; `in_one_hop(work)` runs the whole transaction, BEGIN to COMMIT, in one hop, as
   better-sqlite3 does on Node: `work` is an ordinary coroutine function over a `Transaction`, and on
   SQLite its statements run synchronously on the writer's thread, where `work` is driven to its end
-  without an event loop (so it may await only its transaction's statements).
+  without an event loop (so it may await only its transaction's statements). Those that queue while
+  the writer is busy commit together (group commit), each in its own savepoint.
 - PostgreSQL: each transaction runs on its own pooled connection; code that reads a row it is going
   to change selects it with `tx.for_update` appended, so concurrent writers queue on that row.
 A unique-constraint violation surfaces as `DuplicateRow` on both.
@@ -31,6 +32,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -133,6 +135,18 @@ class _SQLiteOnItsThread(_Queries):
         with _converted_errors():
             return [dict(row) for row in self.connection.execute(sql, values or {}).fetchall()]
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE, then COMMIT; ROLLBACK (if SQLite has not already) when the block or COMMIT raises."""
+        self.run("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.run("COMMIT")
+        except BaseException:
+            if self.connection.in_transaction:
+                self.run("ROLLBACK")
+            raise
+
 
 class _SQLiteWriter:
     """The one SQLite connection that writes, and the one thread it runs on."""
@@ -204,6 +218,13 @@ class _Postgres(_Queries):
         return [dict(record) for record in records]
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """What a transaction of a group raised, to be raised again to its own caller."""
+
+    error: BaseException
+
+
 def _unobserved(seconds: float) -> None:
     pass
 
@@ -236,6 +257,9 @@ class Database(Reads):
             options.update(min_size=2, max_size=20)
         self._db = databases.Database(url, **options)
         self._write_lock = asyncio.Lock()
+        # One-hop transactions waiting for the writer, each with the future of its outcome (in_one_hop).
+        self._queued: list[tuple[Callable[[Transaction], Coroutine[Any, Any, Any]], asyncio.Future[Any]]] = []
+        self._committing: set[asyncio.Task[None]] = set()  # kept, so that a running group is never collected
         self._sqlite: list[databases.core.Connection] = []  # the readers
         self._writer: _SQLiteWriter | None = None
         self._readers: Iterator[_SQLite] | None = None
@@ -288,26 +312,78 @@ class Database(Reads):
     async def in_one_hop(self, work: Callable[[Transaction], Coroutine[Any, Any, T]]) -> T:
         """`work(tx)` as one transaction, as `transaction()` would run it, but on SQLite in one hop to the
         writer's thread: there `work` may await nothing but `tx`'s statements (anything else is a
-        RuntimeError, and the transaction rolls back). PostgreSQL runs it on the event loop as usual."""
+        RuntimeError, and the transaction rolls back). PostgreSQL runs it on the event loop as usual.
+
+        On SQLite the one-hop transactions that queue while the writer is busy run together, in their
+        order, in one hop and one commit (group commit), each in its own savepoint: one that raises rolls
+        back alone and raises to its own caller; the others commit as if each had run by itself."""
         if self.dialect != "sqlite":
             async with self.transaction() as tx:
                 return await work(tx)
         assert self._writer is not None, "Database.connect() was not awaited"
-        async with self._write_lock:
-            return await self._writer.call(self._whole_transaction, work)
+        if not self._queued and not self._write_lock.locked():  # the writer is idle: no group to wait for
+            async with self._write_lock:
+                (outcome,) = await self._writer.call(self._group, [work])
+        else:
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._queued.append((work, done))
+            if len(self._queued) == 1:  # the first to queue since the last group was taken: it starts this one
+                task = asyncio.create_task(self._commit_queued())
+                self._committing.add(task)
+                task.add_done_callback(self._committing.discard)
+            outcome = await done
+        if isinstance(outcome, _Failed):
+            raise outcome.error
+        result: T = outcome
+        return result
 
-    def _whole_transaction(self, work: Callable[[Transaction], Coroutine[Any, Any, T]]) -> T:
-        """On the writer's thread: BEGIN, work, COMMIT (ROLLBACK if it raises)."""
+    async def _commit_queued(self) -> None:
+        assert self._writer is not None
+        async with self._write_lock:
+            group, self._queued = self._queued, []
+            try:
+                outcomes = await self._writer.call(self._group, [work for work, _ in group])
+            except BaseException as exc:  # the writer's thread failed: each caller hears it
+                outcomes = [_Failed(exc)] * len(group)
+                if not isinstance(exc, Exception):
+                    raise
+            finally:
+                for (_, done), outcome in zip(group, outcomes, strict=True):
+                    if not done.cancelled():
+                        done.set_result(outcome)
+
+    def _group(self, works: list[Callable[[Transaction], Coroutine[Any, Any, Any]]]) -> list[Any]:
+        """On the writer's thread: the outcome (result or _Failed) of each work, all in one transaction,
+        each in a savepoint (a lone one needs none). Should the transaction itself fail (its COMMIT, or
+        SQLite ending it on an I/O error), it rolls back and each work runs again in one of its own."""
         assert self._writer is not None and self._writer.statements is not None
         statements = self._writer.statements
-        statements.run("BEGIN IMMEDIATE")
+        tx = Transaction(statements, self.dialect, self.observe)
+        if len(works) == 1:
+            return [self._alone(works[0], tx)]
+        outcomes: list[Any] = []
         try:
-            result = _driven_to_the_end(work(Transaction(statements, self.dialect, self.observe)))
-        except BaseException:
-            statements.run("ROLLBACK")
-            raise
-        statements.run("COMMIT")
-        return result
+            with statements.transaction():
+                for work in works:
+                    statements.run("SAVEPOINT one_hop")
+                    try:
+                        outcomes.append(_driven_to_the_end(work(tx)))
+                    except Exception as exc:
+                        statements.run("ROLLBACK TO one_hop")
+                        outcomes.append(_Failed(exc))
+                    statements.run("RELEASE one_hop")
+        except Exception:
+            return [self._alone(work, tx) for work in works]
+        return outcomes
+
+    def _alone(self, work: Callable[[Transaction], Coroutine[Any, Any, Any]], tx: Transaction) -> Any:
+        """On the writer's thread: `work` in a transaction of its own; its result or _Failed."""
+        assert self._writer is not None and self._writer.statements is not None
+        try:
+            with self._writer.statements.transaction():
+                return _driven_to_the_end(work(tx))
+        except Exception as exc:
+            return _Failed(exc)
 
     async def fetch_all(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
         started = time.perf_counter()

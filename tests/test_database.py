@@ -119,6 +119,42 @@ async def test_a_failed_one_hop_transaction_leaves_nothing_behind(db: Database):
         await db.in_one_hop(lambda tx: _user_in(tx, "AFTER"))
 
 
+async def test_one_hop_transactions_queued_behind_a_writer_each_commit_or_fail_alone(db: Database):
+    """Those that queue while the writer is busy commit together on SQLite (group commit); each still keeps
+    its own atomicity and its own error, and the ones after a failure see the state without it."""
+    await _game_session(db, "grouped")
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with db.transaction() as tx:
+            await _bump_in_one_hop(tx)
+            holding.set()
+            await release.wait()
+
+    async def bump_then_fail(tx) -> None:
+        await _bump_in_one_hop(tx)
+        raise RuntimeError("half-way")
+
+    async def bump_then_collide(tx) -> None:
+        await _bump_in_one_hop(tx)
+        await _user_in(tx, "GROUPED")  # a statement that fails: DuplicateRow
+
+    holder = asyncio.create_task(hold())
+    await holding.wait()
+    works = [_bump_in_one_hop, bump_then_fail, _bump_in_one_hop, bump_then_collide, _bump_in_one_hop]
+    queued = [asyncio.create_task(db.in_one_hop(work)) for work in works]
+    await asyncio.sleep(0)  # one turn of the loop: each starts and waits for the writer (or the row lock)
+    release.set()
+    await holder
+    results = await asyncio.gather(*queued, return_exceptions=True)
+    assert isinstance(results[1], RuntimeError) and isinstance(results[3], DuplicateRow)
+    assert sorted(results[n] for n in (0, 2, 4)) == [2, 3, 4]  # gapless: the failed ones left nothing
+    if db.dialect == "sqlite":  # one writer: in the order they queued
+        assert [results[n] for n in (0, 2, 4)] == [2, 3, 4]
+    assert await db.fetch_val("SELECT event_head FROM game_sessions WHERE session_id = 1") == 4
+    assert await db.fetch_val("SELECT count(*) FROM users") == 1
+
+
 async def _user_in(tx, name: str) -> None:
     await tx.execute(
         "INSERT INTO users (username, email, password_hash, created_at) VALUES (:n, :e, 'x', 'now')",
