@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TypedDict
+
+from typing_extensions import TypedDict
 
 from server import clock, webhook_events
 from server.database import Database, DuplicateRow, Row, Transaction

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from server import clock
 from server.accounts import User
 from server.database import Database
@@ -142,9 +144,14 @@ def _uploaded_extension(original_name: str) -> str:
     return PurePosixPath(original_name.replace("\\", "/")).suffix.lower()
 
 
+class StoredImage(TypedDict):
+    url: str  # where the image is served
+    filename: str
+
+
 async def store_forum_image(
     db: Database, user: User, image: IncomingImage, original_name: str, post_id: int | None
-) -> dict[str, Any]:
+) -> StoredImage:
     """Accept the received file if its bytes are an image whose type matches its extension, move it to a
     random name, and record it in forum_images."""
     if image.size == 0 or image.temp_path is None:

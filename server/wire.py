@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from server import codec, event_log
 
 CONTROL_CHANNEL = "vtt.control"
@@ -92,6 +94,18 @@ class Notify:
 Message = Events | PresenceAnnounce | PresenceQuery | Logout | Ephemeral | Notify
 
 
+class EventEnvelope(TypedDict):
+    event_id: int
+    event_type: str
+    event_data: dict[str, Any]  # in the form this viewer gets (README: events and their data)
+    created_at: str
+
+
+class OnlineUser(TypedDict):
+    user_id: int
+    username: str
+
+
 def session_channel(session_id: int) -> str:
     return f"vtt.session.{session_id}"
 
@@ -100,9 +114,10 @@ def session_of_channel(channel: str) -> int:
     return int(channel.rsplit(".", 1)[1])
 
 
-def envelope(event: event_log.Event, form: event_log.Form) -> dict[str, Any]:
+def envelope(event: event_log.Event, form: event_log.Form) -> EventEnvelope:
     """The event, in one of its forms (see `event_log.Event`), as both transports send it."""
     data = {"full": event.event_data, "player": event.player_data, "redacted": event.redacted_data}[form]
+    assert data is not None  # a form is only ever chosen where it is set (Event.form_for)
     return {
         "event_id": event.event_id,
         "event_type": event.event_type,
@@ -111,7 +126,7 @@ def envelope(event: event_log.Event, form: event_log.Form) -> dict[str, Any]:
     }
 
 
-def envelope_for(event: event_log.Event, viewer: event_log.Viewer) -> dict[str, Any] | None:
+def envelope_for(event: event_log.Event, viewer: event_log.Viewer) -> EventEnvelope | None:
     """The envelope `viewer` gets of this event; None when they get nothing."""
     form = event.form_for(viewer)
     return None if form is None else envelope(event, form)
@@ -185,9 +200,9 @@ def frame(kind: str, **fields: Any) -> str:
     return codec.dumps_text({"type": kind, **fields})
 
 
-def event_frame(event_envelope: dict[str, Any]) -> str:
+def event_frame(event_envelope: EventEnvelope) -> str:
     return codec.dumps_text({"type": "event", **event_envelope})
 
 
-def online_users(users: Iterable[tuple[int, str]]) -> list[dict[str, Any]]:
+def online_users(users: Iterable[tuple[int, str]]) -> list[OnlineUser]:
     return [{"user_id": user_id, "username": username} for user_id, username in sorted(users)]

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import accounts, login_sessions
 from server.api.envelope import success
@@ -20,6 +21,21 @@ from server.login_sessions import COOKIE_NAME
 from server.proxy import client_address, is_https
 from server.rate_limit import count_attempt
 from server.services import services
+
+
+class LoggedIn(accounts.PublicUser):
+    csrf_token: str  # send it as X-CSRF-Token with every POST, PUT, PATCH and DELETE
+
+
+class LoggedOut(TypedDict):
+    pass
+
+
+class Verified(TypedDict):
+    authenticated: bool
+    user: accounts.PublicUser | None
+    csrf_token: str | None
+
 
 Username = Annotated[str, StringConstraints(pattern=accounts.USERNAME_PATTERN)]
 Email = Annotated[str, StringConstraints(max_length=accounts.MAX_EMAIL, pattern=accounts.EMAIL_PATTERN)]

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server.api.envelope import failure, success
 from server.metrics import CONTENT_TYPE
 from server.services import services
+
+
+class Health(TypedDict):
+    server: Literal["ok", "degraded"]  # degraded: the broadcast backend does not answer (the envelope says why)
+    database: str  # sqlite or postgresql
+    broadcast: str  # memory or redis
+    broadcast_connected: bool
+    connections: int  # open WebSockets and parked long-polls of this process
 
 
 async def health(request: Request) -> Response:

@@ -35,6 +35,7 @@ from server.audio import AudioControl
 from server.battle_maps import BattleMap, MapDeleted, MapList
 from server.bestiary import Monster
 from server.channels import websocket
+from server.channels.longpoll import Poll
 from server.characters import Character, CreatedCharacter, XpGrant
 from server.characters import HitPoints as CharacterHitPoints
 from server.chat import ChatMessage, MessageDeleted, MessagePage
@@ -53,6 +54,7 @@ from server.monster_instances import HitPoints as MonsterHitPoints
 from server.monster_instances import InstanceUpdated, Spawned
 from server.monster_removal import MonsterRemoved
 from server.table_snapshot import Snapshot
+from server.uploads import StoredImage
 
 _MAP_FORM = {
     "type": "object",
@@ -75,7 +77,14 @@ _MEMBER = (403, 404)  # not a member / not the DM; unknown game session or objec
 
 # Paths under /api.
 API_ENDPOINTS: list[Endpoint] = [
-    _get("/health", health.health, "Whether the server and its database answer", "Server", login=False),
+    _get(
+        "/health",
+        health.health,
+        "Whether the server and its database answer",
+        "Server",
+        login=False,
+        answer=health.Health,
+    ),
     _post(
         "/auth/login.php",
         auth.login,
@@ -84,6 +93,7 @@ API_ENDPOINTS: list[Endpoint] = [
         body=auth.Login,
         login=False,
         errors=(401, 429),
+        answer=auth.LoggedIn,
     ),
     _post(
         "/auth/register.php",
@@ -93,9 +103,23 @@ API_ENDPOINTS: list[Endpoint] = [
         body=auth.Registration,
         login=False,
         errors=(409, 429),
+        answer=auth.LoggedIn,
     ),
-    _post("/auth/logout.php", auth.logout, "End the login session; closes the user's sockets", "Auth"),
-    _get("/auth/verify.php", auth.verify, "The current login, if any, and its CSRF token", "Auth", login=False),
+    _post(
+        "/auth/logout.php",
+        auth.logout,
+        "End the login session; closes the user's sockets",
+        "Auth",
+        answer=auth.LoggedOut,
+    ),
+    _get(
+        "/auth/verify.php",
+        auth.verify,
+        "The current login, if any, and its CSRF token",
+        "Auth",
+        login=False,
+        answer=auth.Verified,
+    ),
     _post(
         "/session/create.php",
         game_sessions.create,
@@ -210,6 +234,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Forum",
         upload=True,
         errors=_MEMBER,
+        answer=StoredImage,
     ),
     _post(
         "/audio/control.php",
@@ -587,6 +612,7 @@ API_ENDPOINTS: list[Endpoint] = [
         "Real time",
         query=realtime.PollQuery,
         errors=(*_MEMBER, 429),  # 429: MAX_USER_CONNECTIONS
+        answer=Poll,
     ),
 ]
 

@@ -24,7 +24,7 @@ import secrets
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from server import credentials, login_sessions, map_visibility, wire
 from server.broadcast import Broadcast
@@ -323,7 +323,7 @@ class Hub:
         if self._per_user[user_id] <= 0:
             del self._per_user[user_id]
 
-    def online(self, session_id: int) -> list[dict[str, Any]]:
+    def online(self, session_id: int) -> list[wire.OnlineUser]:
         return wire.online_users(self.presence.online(session_id))
 
     def _close_user(self, user_id: int, code: int, reason: str, session_id: int | None = None) -> None:

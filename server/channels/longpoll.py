@@ -7,19 +7,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+
+from typing_extensions import TypedDict
 
 from server import game_sessions, wire
 from server.accounts import User
 from server.channels.hub import Hub, View
 
 MAX_EVENTS = 100
+
+
+class Poll(TypedDict):
+    session_id: int
+    events: list[wire.EventEnvelope]  # oldest first, at most 100
+    event_count: int
+    last_event_id: int  # ask from here next
+    online_users: list[wire.OnlineUser]
+    online_count: int
+    timestamp: int  # epoch seconds
+
+
 MAX_TIMEOUT = 25
 
 
-async def poll(
-    hub: Hub, user: User, login_hash: str, session_id: int, last_event_id: int, wait_seconds: float
-) -> dict[str, Any]:
+async def poll(hub: Hub, user: User, login_hash: str, session_id: int, last_event_id: int, wait_seconds: float) -> Poll:
     """The poll's answer: up to MAX_EVENTS events the user may see after `last_event_id`, waiting up to
     `wait_seconds` (at most MAX_TIMEOUT) seconds for one if there is none yet; and who is online.
     `login_hash` is what the hub rechecks (server/credentials.py: the login session's or the API key's)."""

@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from server.api.openapi import error_statuses
 from server.api.routes import ENDPOINTS
 from tests.api.test_map_tokens import battle, spawn_goblin
-from tests.live import LiveServer, game_table
+from tests.live import PASSWORD, Client, LiveServer, game_table, map_image
 
 
 def _routes(routes, prefix=""):
@@ -247,3 +247,24 @@ async def test_lists_of_sessions_monsters_and_items_and_the_dashboard_are_the_do
     monster_id = found["monsters"][0]["monster_id"]
     documented.check(await player.get("/api/monsters/get.php", monster_id=monster_id), "/api/monsters/get.php")
     documented.check(await player.get("/api/items/list.php", limit=100), "/api/items/list.php")
+
+
+async def test_login_health_poll_and_upload_answers_are_the_documented_ones(server: LiveServer):
+    dm, _, session_id = await game_table(server, players=1)
+    documented = Documented((await dm.get("/api/openapi.json")).json())
+    newcomer = Client(server)
+    fields = {"username": "documented", "email": "documented@example.com", "password": PASSWORD}
+    documented.check(await newcomer.post("/api/auth/register.php", fields), "/api/auth/register.php", "post")
+    login = {"username": "documented", "password": PASSWORD}
+    documented.check(await newcomer.post("/api/auth/login.php", login), "/api/auth/login.php", "post")
+    assert documented.check(await newcomer.get("/api/auth/verify.php"), "/api/auth/verify.php")["authenticated"]
+    documented.check(await newcomer.post("/api/auth/logout.php"), "/api/auth/logout.php", "post")
+    assert not documented.check(await newcomer.get("/api/auth/verify.php"), "/api/auth/verify.php")["user"]
+    documented.check(await dm.get("/api/health"), "/api/health")
+    await dm.ok("/api/audio/control.php", {"session_id": session_id, "action": "volume", "volume": 40})
+    poll = await dm.get("/api/realtime/poll.php", session_id=session_id, last_event_id=0, timeout=0)
+    assert documented.check(poll, "/api/realtime/poll.php")["events"]
+    image = {"file": ("cellar.png", map_image(), "image/png")}
+    upload = await dm.post("/api/forum/posts/upload-image.php", files=image)
+    documented.check(upload, "/api/forum/posts/upload-image.php", "post")
+    await newcomer.aclose()
