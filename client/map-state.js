@@ -2,8 +2,11 @@
 // No DOM here. The server already filtered everything per viewer: a player's scene holds only what the fog
 // and the DM let them see, so this code never hides anything itself.
 
-export class MapScene {
+import { Observable } from "./observable.js";
+
+export class MapScene extends Observable {
   constructor(vtt, sessionId, role) {
+    super((notify) => requestAnimationFrame(notify)); // one redraw a frame, however many events
     this.vtt = vtt;
     this.sessionId = sessionId;
     this.role = role;
@@ -17,22 +20,6 @@ export class MapScene {
     this.head = 0; // the scene is current up to this event_id
     this.fogVersion = 0; // bumped on every fog change, so the view redraws the fog only then
     this._buffer = null; // events that arrive while a scene loads
-    this._listeners = new Set();
-    this._scheduled = false;
-  }
-
-  onChange(handler) {
-    this._listeners.add(handler);
-    return () => this._listeners.delete(handler);
-  }
-
-  changed() {
-    if (this._scheduled) return;
-    this._scheduled = true;
-    requestAnimationFrame(() => {
-      this._scheduled = false;
-      for (const handler of [...this._listeners]) handler(this);
-    });
   }
 
   /** The maps list, then the active map (the DM: the one already on screen, if it still exists).

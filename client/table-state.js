@@ -1,10 +1,13 @@
 // What one screen knows about the table, folded from API snapshots and live events. No DOM here.
 // Every merge is idempotent, so a snapshot and the replayed events that led to it can meet in any order.
 
+import { Observable } from "./observable.js";
+
 const LOG_SIZE = 30;
 
-export class TableState {
+export class TableState extends Observable {
   constructor() {
+    super((notify) => queueMicrotask(notify)); // a burst of events (a replay, a bulk spawn): one render
     this.session = null;
     this.characters = new Map(); // character_id -> character
     this.monsters = new Map(); // instance_id -> monster instance (players: name and condition only)
@@ -13,23 +16,6 @@ export class TableState {
     this.seats = new Map(); // user_id -> "accepted" | "invited" (invitations: the DM's events only)
     this.online = [];
     this.log = [];
-    this._listeners = new Set();
-    this._scheduled = false;
-  }
-
-  onChange(handler) {
-    this._listeners.add(handler);
-    return () => this._listeners.delete(handler);
-  }
-
-  /** Coalesce a burst of events (a replay, a bulk spawn) into one render. */
-  changed() {
-    if (this._scheduled) return;
-    this._scheduled = true;
-    queueMicrotask(() => {
-      this._scheduled = false;
-      for (const handler of [...this._listeners]) handler(this);
-    });
   }
 
   mergeCharacter(data) {
