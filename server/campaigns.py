@@ -4,7 +4,9 @@ owner changes or deletes it and manages its members. The plan bounds how many ca
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
+
+from typing_extensions import TypedDict
 
 from server import accounts, clock, webhook_events
 from server.accounts import User, find_by_username
@@ -21,7 +23,37 @@ _CAMPAIGN = (
 )
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
+class Campaign(TypedDict):
+    id: int
+    object: Literal["campaign"]
+    name: str
+    system: str  # the rules it is played with, "becmi" unless said otherwise
+    description: str
+    owner_id: int
+    role: Role  # the caller's
+    member_count: int  # the owner included
+    created_at: str
+    updated_at: str
+
+
+class CampaignMember(TypedDict):
+    object: Literal["campaign_member"]
+    user_id: int
+    username: str
+    role: Role
+    added_at: str
+
+
+class CampaignSession(TypedDict):
+    object: Literal["game_session"]
+    session_id: int
+    dm_user_id: int
+    session_title: str
+    session_datetime: str
+    status: Literal["scheduled", "active", "completed"]
+
+
+def _public(row: dict[str, Any]) -> Campaign:
     return {
         "id": row["campaign_id"],
         "object": "campaign",
@@ -36,7 +68,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def get(db: Database | Transaction, user: User, campaign_id: int) -> dict[str, Any]:
+async def get(db: Database | Transaction, user: User, campaign_id: int) -> Campaign:
     """The campaign as its member sees it; NotFound for anyone else."""
     row = await db.fetch_one(_CAMPAIGN + " WHERE c.campaign_id = :cid", {"uid": user.user_id, "cid": campaign_id})
     if row is None:
@@ -44,14 +76,14 @@ async def get(db: Database | Transaction, user: User, campaign_id: int) -> dict[
     return _public(row)
 
 
-async def _require_owner(db: Database | Transaction, user: User, campaign_id: int) -> dict[str, Any]:
+async def _require_owner(db: Database | Transaction, user: User, campaign_id: int) -> Campaign:
     campaign = await get(db, user, campaign_id)
     if campaign["role"] != "owner":
         raise Forbidden("Only the campaign's owner can do this")
     return campaign
 
 
-async def create(db: Database, owner: User, plan: Plan, fields: dict[str, Any]) -> dict[str, Any]:
+async def create(db: Database, owner: User, plan: Plan, fields: dict[str, Any]) -> Campaign:
     async with db.transaction() as tx:
         await accounts.hold(tx, owner)
         owned = await tx.fetch_val("SELECT count(*) FROM campaigns WHERE owner_user_id = :uid", {"uid": owner.user_id})
@@ -74,7 +106,7 @@ async def create(db: Database, owner: User, plan: Plan, fields: dict[str, Any]) 
         return campaign
 
 
-async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[list[Campaign], int]:
     """The campaigns the user is a member of (owner included), newest first."""
     rows = await db.fetch_all(
         _CAMPAIGN + " ORDER BY c.campaign_id DESC LIMIT :limit OFFSET :offset",
@@ -84,7 +116,7 @@ async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[l
     return [_public(row) for row in rows], total
 
 
-async def update(db: Database, user: User, campaign_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+async def update(db: Database, user: User, campaign_id: int, changes: dict[str, Any]) -> Campaign:
     async with db.transaction() as tx:
         await _require_owner(tx, user, campaign_id)
         for column in ("name", "system", "description"):
@@ -111,7 +143,7 @@ _MEMBER = (
 )
 
 
-def _member(row: dict[str, Any]) -> dict[str, Any]:
+def _member(row: dict[str, Any]) -> CampaignMember:
     return {
         "object": "campaign_member",
         "user_id": row["user_id"],
@@ -121,13 +153,13 @@ def _member(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def members(db: Database, user: User, campaign_id: int) -> list[dict[str, Any]]:
+async def members(db: Database, user: User, campaign_id: int) -> list[CampaignMember]:
     await get(db, user, campaign_id)
     rows = await db.fetch_all(_MEMBER + " ORDER BY m.added_at, m.user_id", {"cid": campaign_id})
     return [_member(row) for row in rows]
 
 
-async def add_member(db: Database, owner: User, campaign_id: int, username: str, role: Role) -> dict[str, Any]:
+async def add_member(db: Database, owner: User, campaign_id: int, username: str, role: Role) -> CampaignMember:
     """Add a user as `dm` or `player`, or change the role of a member (not the owner's)."""
     newcomer = await find_by_username(db, username)
     if newcomer is None:
@@ -185,7 +217,7 @@ async def require_runnable(tx: Transaction, dm: User, campaign_id: int) -> None:
         )
 
 
-async def sessions_of(db: Database, user: User, campaign_id: int) -> list[dict[str, Any]]:
+async def sessions_of(db: Database, user: User, campaign_id: int) -> list[CampaignSession]:
     """The campaign's game sessions (at most 500, by date), for its members."""
     await get(db, user, campaign_id)
     rows = await db.fetch_all(
@@ -193,4 +225,7 @@ async def sessions_of(db: Database, user: User, campaign_id: int) -> list[dict[s
         "WHERE campaign_id = :cid ORDER BY session_datetime, session_id LIMIT 500",
         {"cid": campaign_id},
     )
-    return [{"object": "game_session", **row, "session_datetime": clock.iso(row["session_datetime"])} for row in rows]
+    return [
+        cast(CampaignSession, {"object": "game_session", **row, "session_datetime": clock.iso(row["session_datetime"])})
+        for row in rows
+    ]

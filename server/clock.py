@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import overload
 
 TEXT_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -21,6 +22,10 @@ def now_epoch() -> int:
     return int(time.time())
 
 
+@overload
+def iso(text: str) -> str: ...
+@overload
+def iso(text: None) -> None: ...
 def iso(text: str | None) -> str | None:
     """A stored 'YYYY-MM-DD HH:MM:SS' (UTC) as ISO 8601 with Z, as the platform API (/v1) answers times."""
     return None if text is None else text.replace(" ", "T") + "Z"

@@ -4,7 +4,9 @@ plan, password change and account deletion."""
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
+from typing import Any, Literal
+
+from typing_extensions import TypedDict
 
 from server import clock, login_sessions, subscriptions, webhook_events
 from server.accounts import User
@@ -19,7 +21,20 @@ _PROFILE = (
 )
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
+class Profile(TypedDict):
+    id: int
+    object: Literal["user"]
+    username: str
+    email: str
+    display_name: str  # the username until one is set
+    avatar_asset_id: int | None  # one of the user's image assets
+    time_zone: str  # an IANA name, UTC until one is set
+    plan: str  # free, basic, premium or enterprise (a host may name others)
+    is_moderator: bool
+    created_at: str
+
+
+def _public(row: dict[str, Any]) -> Profile:
     return {
         "id": row["user_id"],
         "object": "user",
@@ -34,7 +49,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def profile(db: Database | Transaction, user: User) -> dict[str, Any]:
+async def profile(db: Database | Transaction, user: User) -> Profile:
     row = await db.fetch_one(_PROFILE, {"uid": user.user_id})
     if row is None:
         raise NotFound("User not found")
@@ -57,7 +72,7 @@ async def _ensure_row(db: Any, user_id: int) -> None:
     )
 
 
-async def update(db: Database, user: User, changes: dict[str, Any]) -> dict[str, Any]:
+async def update(db: Database, user: User, changes: dict[str, Any]) -> Profile:
     """Change the given profile fields (display_name, avatar_asset_id, time_zone; null resets one).
     The avatar must be an image asset of the user; the time zone an IANA name."""
     zone = changes.get("time_zone")

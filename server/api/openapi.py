@@ -134,12 +134,13 @@ class _Schemas:
         """A reference to the schema of an answer's TypedDict (its nested ones alongside)."""
         if answer not in self._names:
             name = answer.__name__
-            if name in self.components:
-                name = f"{answer.__module__.rsplit('.', 1)[-1]}.{name}"
             schema = TypeAdapter(answer).json_schema(ref_template=_REF, mode="serialization")
             for nested, definition in schema.pop("$defs", {}).items():
                 if self.components.setdefault(nested, definition) != definition:
                     raise RuntimeError(f"two schemas named {nested} in the API document")
+            # Another of that name, unless it is this one, met earlier inside another answer.
+            if self.components.get(name, schema) != schema:
+                name = f"{answer.__module__.rsplit('.', 1)[-1]}.{name}"
             self.components[name] = schema
             self._names[answer] = name
         return {"$ref": _REF.format(model=self._names[answer])}

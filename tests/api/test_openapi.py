@@ -120,12 +120,18 @@ class Documented:
                 schema.setdefault("additionalProperties", False)
         self.document, self.components = document, components
 
-    def check(self, response: Any, path: str, method: str = "get") -> dict[str, Any]:
-        assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
-        answer = self.document["paths"][path][method]["responses"]["200"]["content"]["application/json"]
-        (_, typed) = answer["schema"]["allOf"]  # a declared answer: the envelope and its `data`
-        schema = {**typed["properties"]["data"], "components": self.components}
-        data = response.json()["data"]
+    def check(self, response: Any, path: str, method: str = "get", status: int = 200) -> dict[str, Any]:
+        """The answer's data (under /api, the envelope's `data`; under /v1, the whole answer, of `status`)."""
+        assert response.status_code == status, f"{path}: {response.status_code} {response.text}"
+        answer = self.document["paths"][path][method]["responses"][str(status)]["content"]["application/json"]
+        if "allOf" in answer["schema"]:
+            (_, typed) = answer["schema"]["allOf"]  # a declared answer: the envelope and its `data`
+            schema = {**typed["properties"]["data"], "components": self.components}
+            data = response.json()["data"]
+        else:  # /v1: the declared TypedDict is the answer itself
+            assert answer["schema"]["$ref"], f"{method.upper()} {path} declares no answer"
+            schema = {**answer["schema"], "components": self.components}
+            data = response.json()
         errors = [
             f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
             for e in Draft202012Validator(schema).iter_errors(data)

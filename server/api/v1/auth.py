@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import accounts, clock, login_sessions, profiles
 from server.api.auth import limit_attempts, set_session_cookie
@@ -20,17 +23,25 @@ class Login(Body):
     password: str = Field(title="Password", min_length=1, max_length=1024)
 
 
+class SessionToken(TypedDict):
+    object: Literal["session_token"]
+    token: str  # send it as `Authorization: Bearer <token>` (it is also set as the session cookie)
+    token_type: Literal["Bearer"]
+    expires_at: str
+    csrf_token: str  # the X-CSRF-Token header of writes made with the cookie
+    user: profiles.Profile
+
+
 async def _token_answer(request: Request, user: accounts.User, token: str, session: LoginSession) -> Response:
-    response = ok(
-        {
-            "object": "session_token",
-            "token": token,
-            "token_type": "Bearer",
-            "expires_at": clock.iso_from_epoch(session.expires_at),
-            "csrf_token": session.csrf_token,
-            "user": await profiles.profile(services(request).db, user),
-        }
-    )
+    answer: SessionToken = {
+        "object": "session_token",
+        "token": token,
+        "token_type": "Bearer",
+        "expires_at": clock.iso_from_epoch(session.expires_at),
+        "csrf_token": session.csrf_token,
+        "user": await profiles.profile(services(request).db, user),
+    }
+    response = ok(answer)
     set_session_cookie(request, response, token)
     return response
 

@@ -7,9 +7,10 @@ from typing import Any, Literal
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import campaigns
-from server.api.pagination import PageQuery
+from server.api.pagination import PageQuery, Pagination
 from server.api.requests import Body, authenticated, json_body, query
 from server.api.v1.paths import path_id
 from server.api.v1.responses import created, listing, no_content, ok
@@ -39,6 +40,22 @@ class CampaignChanges(Body):
 class NewMember(Body):
     username: str = Field(title="Username", min_length=1, max_length=50)
     role: Literal["dm", "player"] = Field(default="player", title="Role")
+
+
+class CampaignPage(TypedDict):
+    object: Literal["list"]
+    data: list[campaigns.Campaign]
+    pagination: Pagination
+
+
+class CampaignMemberList(TypedDict):
+    object: Literal["list"]
+    data: list[campaigns.CampaignMember]  # by when they joined
+
+
+class CampaignSessionList(TypedDict):
+    object: Literal["list"]
+    data: list[campaigns.CampaignSession]  # by date, at most 500
 
 
 async def create(request: Request) -> Response:
@@ -78,7 +95,8 @@ async def delete(request: Request) -> Response:
 async def list_members(request: Request) -> Response:
     caller = await authenticated(request)
     found = await campaigns.members(services(request).db, caller.user, path_id(request, "campaign_id"))
-    return ok({"object": "list", "data": found})
+    members: CampaignMemberList = {"object": "list", "data": found}
+    return ok(members)
 
 
 async def add_member(request: Request) -> Response:
@@ -99,4 +117,5 @@ async def remove_member(request: Request) -> Response:
 async def list_sessions(request: Request) -> Response:
     caller = await authenticated(request)
     found = await campaigns.sessions_of(services(request).db, caller.user, path_id(request, "campaign_id"))
-    return ok({"object": "list", "data": found})
+    sessions: CampaignSessionList = {"object": "list", "data": found}
+    return ok(sessions)

@@ -28,6 +28,8 @@ from server.api.v1 import (
 )
 from server.api.v1.quota import QuotaMiddleware
 from server.api.v1.responses import V1_EXCEPTION_HANDLERS
+from server.campaigns import Campaign, CampaignMember
+from server.profiles import Profile
 
 _AUTH, _USERS, _KEYS, _CAMPAIGNS, _ASSETS = "v1 Auth", "v1 Users", "v1 API keys", "v1 Campaigns", "v1 Assets"
 _WEBHOOKS, _NOTIFICATIONS, _BILLING = "v1 Webhooks", "v1 Notifications", "v1 Billing"
@@ -58,11 +60,27 @@ V1_ENDPOINTS: list[Endpoint] = [
         body=auth.Login,
         login=False,
         errors=(401,),
+        answer=auth.SessionToken,
     ),
     _v1("POST", "/auth/logout", auth.logout, "End the session token", _AUTH, status=204),
-    _v1("POST", "/auth/refresh", auth.refresh, "A new session token; the presented one ends", _AUTH),
-    _v1("GET", "/users/me", users.me, "Your profile", _USERS),
-    _v1("PATCH", "/users/me", users.update_me, "Change your profile", _USERS, body=users.ProfileChanges),
+    _v1(
+        "POST",
+        "/auth/refresh",
+        auth.refresh,
+        "A new session token; the presented one ends",
+        _AUTH,
+        answer=auth.SessionToken,
+    ),
+    _v1("GET", "/users/me", users.me, "Your profile", _USERS, answer=Profile),
+    _v1(
+        "PATCH",
+        "/users/me",
+        users.update_me,
+        "Change your profile",
+        _USERS,
+        body=users.ProfileChanges,
+        answer=Profile,
+    ),
     _v1("DELETE", "/users/me", users.delete_me, "Close your account", _USERS, body=users.Closure, status=204),
     _v1(
         "POST",
@@ -85,10 +103,25 @@ V1_ENDPOINTS: list[Endpoint] = [
     _v1("GET", "/api-keys", api_keys.list_keys, "Your API keys", _KEYS, query=PageQuery),
     _v1("DELETE", "/api-keys/{key_id}", api_keys.revoke, "Revoke an API key", _KEYS, errors=_NOT_FOUND),
     _v1(
-        "POST", "/campaigns", campaigns.create, "Create a campaign", _CAMPAIGNS, body=campaigns.NewCampaign, status=201
+        "POST",
+        "/campaigns",
+        campaigns.create,
+        "Create a campaign",
+        _CAMPAIGNS,
+        body=campaigns.NewCampaign,
+        status=201,
+        answer=Campaign,
     ),
-    _v1("GET", "/campaigns", campaigns.list_campaigns, "Your campaigns", _CAMPAIGNS, query=PageQuery),
-    _v1("GET", "/campaigns/{campaign_id}", campaigns.get, "A campaign", _CAMPAIGNS, errors=_NOT_FOUND),
+    _v1(
+        "GET",
+        "/campaigns",
+        campaigns.list_campaigns,
+        "Your campaigns",
+        _CAMPAIGNS,
+        query=PageQuery,
+        answer=campaigns.CampaignPage,
+    ),
+    _v1("GET", "/campaigns/{campaign_id}", campaigns.get, "A campaign", _CAMPAIGNS, errors=_NOT_FOUND, answer=Campaign),
     _v1(
         "PATCH",
         "/campaigns/{campaign_id}",
@@ -97,6 +130,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         _CAMPAIGNS,
         body=campaigns.CampaignChanges,
         errors=_NOT_FOUND,
+        answer=Campaign,
     ),
     _v1(
         "DELETE",
@@ -114,6 +148,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         "A campaign's members",
         _CAMPAIGNS,
         errors=_NOT_FOUND,
+        answer=campaigns.CampaignMemberList,
     ),
     _v1(
         "POST",
@@ -124,6 +159,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         body=campaigns.NewMember,
         status=201,
         errors=_NOT_FOUND,
+        answer=CampaignMember,
     ),
     _v1(
         "DELETE",
@@ -141,8 +177,18 @@ V1_ENDPOINTS: list[Endpoint] = [
         "A campaign's game sessions",
         _CAMPAIGNS,
         errors=_NOT_FOUND,
+        answer=campaigns.CampaignSessionList,
     ),
-    _v1("POST", "/assets", assets.upload, "Upload an asset", _ASSETS, upload=True, form=_ASSET_FORM, status=201),
+    _v1(
+        "POST",
+        "/assets",
+        assets.upload,
+        "Upload an asset",
+        _ASSETS,
+        upload=True,
+        form=_ASSET_FORM,
+        status=201,
+    ),
     _v1("GET", "/assets", assets.list_assets, "Your assets", _ASSETS, query=assets.AssetQuery),
     _v1("GET", "/assets/{asset_id}", assets.get, "An asset", _ASSETS, errors=_NOT_FOUND),
     _v1("DELETE", "/assets/{asset_id}", assets.delete, "Delete an asset", _ASSETS, status=204, errors=_NOT_FOUND),
@@ -196,9 +242,19 @@ V1_ENDPOINTS: list[Endpoint] = [
         _NOTIFICATIONS,
         query=notifications.NotificationQuery,
     ),
-    _v1("POST", "/notifications/read", notifications.mark_all_read, "Mark all read", _NOTIFICATIONS),
     _v1(
-        "GET", "/notifications/preferences", notifications.preferences, "Your notification preferences", _NOTIFICATIONS
+        "POST",
+        "/notifications/read",
+        notifications.mark_all_read,
+        "Mark all read",
+        _NOTIFICATIONS,
+    ),
+    _v1(
+        "GET",
+        "/notifications/preferences",
+        notifications.preferences,
+        "Your notification preferences",
+        _NOTIFICATIONS,
     ),
     _v1(
         "PATCH",
@@ -257,8 +313,22 @@ V1_ENDPOINTS: list[Endpoint] = [
         body=webhooks.NewWebhook,
         status=201,
     ),
-    _v1("GET", "/webhooks", webhooks.list_webhooks, "Your webhook endpoints", _WEBHOOKS, query=PageQuery),
-    _v1("GET", "/webhooks/{webhook_id}", webhooks.get, "A webhook endpoint", _WEBHOOKS, errors=_NOT_FOUND),
+    _v1(
+        "GET",
+        "/webhooks",
+        webhooks.list_webhooks,
+        "Your webhook endpoints",
+        _WEBHOOKS,
+        query=PageQuery,
+    ),
+    _v1(
+        "GET",
+        "/webhooks/{webhook_id}",
+        webhooks.get,
+        "A webhook endpoint",
+        _WEBHOOKS,
+        errors=_NOT_FOUND,
+    ),
     _v1(
         "PATCH",
         "/webhooks/{webhook_id}",
