@@ -12,7 +12,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
+
+from typing_extensions import TypedDict
 
 from server import clock
 from server.accounts import User
@@ -46,7 +48,19 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
+class ApiKey(TypedDict):
+    id: int
+    object: Literal["api_key"]
+    name: str
+    prefix: str  # the key's first characters, to recognise it
+    scopes: list[Literal["read", "write"]]  # read: GET only; write: everything its user may do
+    created_at: str
+    last_used_at: str | None  # updated at most once a minute
+    revoked_at: str | None
+    key: NotRequired[str]  # the key itself: only in the answer that creates it, never shown again
+
+
+def _public(row: dict[str, Any]) -> ApiKey:
     return {
         "id": row["key_id"],
         "object": "api_key",
@@ -59,7 +73,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def create(db: Database, user: User, name: str, scope: Scope) -> dict[str, Any]:
+async def create(db: Database, user: User, name: str, scope: Scope) -> ApiKey:
     """A new key for `user`; the answer carries the key itself (`key`), which is never shown again."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     async with db.transaction() as tx:
@@ -84,7 +98,7 @@ async def create(db: Database, user: User, name: str, scope: Scope) -> dict[str,
     return {**_public(row), "key": key}
 
 
-async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[list[ApiKey], int]:
     """The user's keys, revoked ones included (they show when they were revoked), newest first."""
     rows = await db.fetch_all(
         f"SELECT {_COLUMNS} FROM api_keys WHERE user_id = :uid ORDER BY key_id DESC LIMIT :limit OFFSET :offset",
@@ -94,7 +108,7 @@ async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[l
     return [_public(row) for row in rows], total
 
 
-async def revoke(log: EventLog, user: User, key_id: int) -> dict[str, Any]:
+async def revoke(log: EventLog, user: User, key_id: int) -> ApiKey:
     """Revoke one of the user's keys (again is harmless); another user's key is NotFound. The user's
     sockets close on every process, so none opened with the key outlives it (the ones opened with other
     credentials reconnect with them)."""

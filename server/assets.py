@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from typing_extensions import TypedDict
+
 from server import accounts, clock, uploads
 from server.accounts import User
 from server.database import Database
@@ -120,7 +122,19 @@ def asset_dir(upload_dir: Path) -> Path:
     return upload_dir / ASSET_FOLDER
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
+class Asset(TypedDict):
+    id: int
+    object: Literal["asset"]
+    type: AssetType
+    name: str
+    content_type: str  # from the file's first bytes, never from its name
+    size_bytes: int
+    content_hash: str  # "sha256:" and the hex digest
+    url: str  # /assets/<sha256>.<ext>: public, cacheable for ever
+    created_at: str
+
+
+def _public(row: dict[str, Any]) -> Asset:
     stored = row["stored_name"]
     return {
         "id": row["asset_id"],
@@ -135,9 +149,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def store(
-    db: Database, user: User, plan: Plan, incoming: IncomingAsset, asset_type: str, name: str
-) -> dict[str, Any]:
+async def store(db: Database, user: User, plan: Plan, incoming: IncomingAsset, asset_type: str, name: str) -> Asset:
     """Accept the received file as an asset of `asset_type` if its bytes fit the type and its size the
     type's limit and the plan's quota; it lands under its content hash, shared with identical files."""
     kind = sniff(incoming.head)
@@ -193,7 +205,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-async def get(db: Database, user: User, asset_id: int) -> dict[str, Any]:
+async def get(db: Database, user: User, asset_id: int) -> Asset:
     row = await db.fetch_one(
         f"SELECT {_COLUMNS} FROM assets WHERE asset_id = :id AND user_id = :uid", {"id": asset_id, "uid": user.user_id}
     )
@@ -204,7 +216,7 @@ async def get(db: Database, user: User, asset_id: int) -> dict[str, Any]:
 
 async def list_for(
     db: Database, user: User, asset_type: str | None, search: str | None, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Asset], int]:
     """The user's assets, newest first, of one type and/or whose name contains `search` (any case)."""
     where = "user_id = :uid"
     values: dict[str, Any] = {"uid": user.user_id}

@@ -8,6 +8,7 @@ import httpx2 as httpx
 
 from tests.api.test_openapi import Documented
 from tests.live import PASSWORD, LiveServer
+from tests.v1.test_assets import MP3, PNG, multipart
 
 # Its settings: webhooks to 127.0.0.1, Stripe's API stood in for by a local server.
 from tests.v1.test_stripe_billing import settings, stripe_api  # noqa: F401
@@ -51,3 +52,20 @@ async def test_the_profile_login_and_refresh_are_the_documented_answers(server: 
         token = documented.check(await anonymous.post("/v1/auth/login", json=login), "/v1/auth/login", "post")
         anonymous.headers["Authorization"] = f"Bearer {token['token']}"
         documented.check(await anonymous.post("/v1/auth/refresh"), "/v1/auth/refresh", "post")
+
+
+async def test_api_keys_and_assets_are_the_documented_answers(accounts):
+    account = await accounts()
+    documented = await _documented(account)
+    key = documented.check(
+        await account.api.post("/v1/api-keys", json={"name": "dice bot", "scope": "read"}), "/v1/api-keys", "post", 201
+    )
+    assert key["key"].startswith("vtt_live_")  # shown once
+    listed = documented.check(await account.api.get("/v1/api-keys"), "/v1/api-keys")
+    assert "key" not in listed["data"][0]
+    documented.check(await account.api.delete(f"/v1/api-keys/{key['id']}"), "/v1/api-keys/{key_id}", "delete")
+    image = documented.check(await account.api.post("/v1/assets", **multipart(PNG)), "/v1/assets", "post", 201)
+    sound = multipart(MP3, asset_type="audio", name=None, filename="horn.mp3")
+    documented.check(await account.api.post("/v1/assets", **sound), "/v1/assets", "post", 201)
+    documented.check(await account.api.get(f"/v1/assets/{image['id']}"), "/v1/assets/{asset_id}")
+    assert documented.check(await account.api.get("/v1/assets", params={"type": "map"}), "/v1/assets")["data"]

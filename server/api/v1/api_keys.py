@@ -7,9 +7,10 @@ from typing import Literal
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import api_keys
-from server.api.pagination import PageQuery
+from server.api.pagination import PageQuery, Pagination
 from server.api.requests import Body, authenticated, json_body, query
 from server.api.v1.paths import path_id
 from server.api.v1.responses import created, listing, ok
@@ -19,6 +20,12 @@ from server.services import services
 class NewApiKey(Body):
     name: str = Field(title="Name", min_length=1, max_length=100)
     scope: Literal["read", "write"] = Field(default="write", title="Scope")
+
+
+class ApiKeyPage(TypedDict):
+    object: Literal["list"]
+    data: list[api_keys.ApiKey]  # newest first, revoked ones included
+    pagination: Pagination
 
 
 async def create(request: Request) -> Response:

@@ -9,11 +9,12 @@ from typing import Literal
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
+from typing_extensions import TypedDict
 
 from server import assets, uploads
 from server.api import multipart
 from server.api.multipart import UploadForm
-from server.api.pagination import PageQuery
+from server.api.pagination import PageQuery, Pagination
 from server.api.requests import authenticated, query
 from server.api.v1.paths import path_id
 from server.api.v1.responses import created, listing, no_content, ok
@@ -34,6 +35,12 @@ SERVED_HEADERS = {
 class AssetQuery(PageQuery):
     type: Literal["map", "token", "portrait", "handout", "audio"] | None = Field(default=None, title="Type")
     search: str | None = Field(default=None, title="Search", min_length=1, max_length=100)
+
+
+class AssetPage(TypedDict):
+    object: Literal["list"]
+    data: list[assets.Asset]  # newest first
+    pagination: Pagination
 
 
 def _asset_type(form: UploadForm) -> str:

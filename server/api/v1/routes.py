@@ -28,6 +28,8 @@ from server.api.v1 import (
 )
 from server.api.v1.quota import QuotaMiddleware
 from server.api.v1.responses import V1_EXCEPTION_HANDLERS
+from server.api_keys import ApiKey
+from server.assets import Asset
 from server.campaigns import Campaign, CampaignMember
 from server.profiles import Profile
 
@@ -99,9 +101,10 @@ V1_ENDPOINTS: list[Endpoint] = [
         _KEYS,
         body=api_keys.NewApiKey,
         status=201,
+        answer=ApiKey,
     ),
-    _v1("GET", "/api-keys", api_keys.list_keys, "Your API keys", _KEYS, query=PageQuery),
-    _v1("DELETE", "/api-keys/{key_id}", api_keys.revoke, "Revoke an API key", _KEYS, errors=_NOT_FOUND),
+    _v1("GET", "/api-keys", api_keys.list_keys, "Your API keys", _KEYS, query=PageQuery, answer=api_keys.ApiKeyPage),
+    _v1("DELETE", "/api-keys/{key_id}", api_keys.revoke, "Revoke an API key", _KEYS, errors=_NOT_FOUND, answer=ApiKey),
     _v1(
         "POST",
         "/campaigns",
@@ -188,9 +191,10 @@ V1_ENDPOINTS: list[Endpoint] = [
         upload=True,
         form=_ASSET_FORM,
         status=201,
+        answer=Asset,
     ),
-    _v1("GET", "/assets", assets.list_assets, "Your assets", _ASSETS, query=assets.AssetQuery),
-    _v1("GET", "/assets/{asset_id}", assets.get, "An asset", _ASSETS, errors=_NOT_FOUND),
+    _v1("GET", "/assets", assets.list_assets, "Your assets", _ASSETS, query=assets.AssetQuery, answer=assets.AssetPage),
+    _v1("GET", "/assets/{asset_id}", assets.get, "An asset", _ASSETS, errors=_NOT_FOUND, answer=Asset),
     _v1("DELETE", "/assets/{asset_id}", assets.delete, "Delete an asset", _ASSETS, status=204, errors=_NOT_FOUND),
     _v1(
         "POST",
