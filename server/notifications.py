@@ -13,7 +13,10 @@ within the hour: server/session_reminders.py)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal, cast
+
+from typing_extensions import TypedDict
 
 from server import clock, codec, push_subscriptions
 from server.accounts import User
@@ -28,7 +31,32 @@ MAX_KEPT = 500
 _COLUMNS = "notification_id, kind, title, data, read_at, created_at"
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
+class Notification(TypedDict):
+    id: int
+    object: Literal["notification"]
+    kind: Kind
+    title: str
+    data: dict[str, Any]  # by kind: the game session (session_id, session_title...) or the webhook endpoint
+    read: bool
+    read_at: str | None
+    created_at: str
+
+
+class Channels(TypedDict):
+    """Whether a kind of notification is taken on each channel."""
+
+    in_app: bool
+    email: bool
+    push: bool
+
+
+class NotificationPreferences(TypedDict):
+    invitation: Channels  # to a game session
+    webhook_disabled: Channels  # one of your webhook endpoints was disabled
+    session_starting: Channels  # a game session of yours starts within the hour
+
+
+def _public(row: dict[str, Any]) -> Notification:
     return {
         "id": row["notification_id"],
         "object": "notification",
@@ -50,16 +78,17 @@ async def wants(db: Database | Transaction, user_id: int, kind: Kind, channel: C
     return enabled is None or bool(enabled)
 
 
-async def preferences(db: Database, user: User) -> dict[str, dict[str, bool]]:
+async def preferences(db: Database, user: User) -> NotificationPreferences:
     """Every kind and channel with whether the user takes it."""
     rows = await db.fetch_all(
         "SELECT kind, channel, enabled FROM notification_preferences WHERE user_id = :uid", {"uid": user.user_id}
     )
     chosen = {(row["kind"], row["channel"]): bool(row["enabled"]) for row in rows}
-    return {kind: {channel: chosen.get((kind, channel), True) for channel in CHANNELS} for kind in KINDS}
+    found = {kind: {channel: chosen.get((kind, channel), True) for channel in CHANNELS} for kind in KINDS}
+    return cast(NotificationPreferences, found)
 
 
-async def set_preferences(db: Database, user: User, changes: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:
+async def set_preferences(db: Database, user: User, changes: dict[str, dict[str, bool]]) -> NotificationPreferences:
     """Change some kinds and channels (the request model bounds the names); the rest stay."""
     async with db.transaction() as tx:
         for kind, channels in changes.items():
@@ -78,12 +107,18 @@ async def record(tx: Transaction, user_id: int, kind: Kind, title: str, data: di
     None when the user turned this kind off in the app."""
     note = await _store(tx, user_id, kind, title, data) if await wants(tx, user_id, kind, "in_app") else None
     if await wants(tx, user_id, kind, "push"):
-        pushed = note or {"id": None, "kind": kind, "title": title[:200], "data": data, "created_at": None}
+        pushed: Mapping[str, Any] = note or {
+            "id": None,
+            "kind": kind,
+            "title": title[:200],
+            "data": data,
+            "created_at": None,
+        }
         await push_subscriptions.queue(tx, user_id, pushed)
-    return note
+    return cast("dict[str, Any] | None", note)  # a Notification, as the event log offers it to sockets
 
 
-async def _store(tx: Transaction, user_id: int, kind: Kind, title: str, data: dict[str, Any]) -> dict[str, Any]:
+async def _store(tx: Transaction, user_id: int, kind: Kind, title: str, data: dict[str, Any]) -> Notification:
     row = await tx.fetch_one(
         "INSERT INTO notifications (user_id, kind, title, data, created_at) VALUES (:uid, :kind, :title, :data, :now) "
         f"RETURNING {_COLUMNS}",
@@ -101,7 +136,7 @@ async def _store(tx: Transaction, user_id: int, kind: Kind, title: str, data: di
 
 async def list_for(
     db: Database, user: User, unread_only: bool, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Notification], int]:
     """The user's notifications, newest first (only the unread ones, if asked)."""
     where = "user_id = :uid" + (" AND read_at IS NULL" if unread_only else "")
     rows = await db.fetch_all(

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from typing_extensions import TypedDict
 
 from server import clock, codec, webhook_urls
 from server.accounts import User
@@ -25,7 +28,14 @@ MAX_PAYLOAD = 3000  # bytes of JSON; push services take 4096 after encryption
 _COLUMNS = "subscription_id, endpoint, created_at"
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
+class PushSubscription(TypedDict):
+    id: int
+    object: Literal["push_subscription"]
+    endpoint: str  # the push service's URL for the browser
+    created_at: str
+
+
+def _public(row: dict[str, Any]) -> PushSubscription:
     return {
         "id": row["subscription_id"],
         "object": "push_subscription",
@@ -47,7 +57,7 @@ def decoded_key(value: str, length: int, field: str) -> bytes:
 
 async def subscribe(
     db: Database, user: User, endpoint: str, p256dh: str, auth: str, allowed_hosts: tuple[str, ...]
-) -> dict[str, Any]:
+) -> PushSubscription:
     """Save (or move to this account) the browser's subscription."""
     decoded_key(p256dh, 65, "keys.p256dh")
     decoded_key(auth, 16, "keys.auth")
@@ -73,7 +83,7 @@ async def subscribe(
     return _public(row)
 
 
-async def list_for(db: Database, user: User) -> list[dict[str, Any]]:
+async def list_for(db: Database, user: User) -> list[PushSubscription]:
     rows = await db.fetch_all(
         f"SELECT {_COLUMNS} FROM push_subscriptions WHERE user_id = :uid ORDER BY subscription_id",
         {"uid": user.user_id},
@@ -101,7 +111,7 @@ async def remove(tx: Transaction, subscription_id: int, user_id: int | None = No
     return True
 
 
-async def queue(tx: Transaction, user_id: int, message: dict[str, Any]) -> None:
+async def queue(tx: Transaction, user_id: int, message: Mapping[str, Any]) -> None:
     """A push of `message` to each of the user's browsers, in `tx` (nothing when they have none)."""
     payload = codec.dumps_text(message)
     if len(payload.encode()) > MAX_PAYLOAD:  # a long title or data: the browser fetches the rest

@@ -24,9 +24,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import stripe
+from typing_extensions import TypedDict
 
 from server import codec, login_sessions, subscriptions
 from server.accounts import User
@@ -55,6 +56,13 @@ _STATUS: dict[str, subscriptions.Status] = {
 }
 
 
+class CheckoutSession(TypedDict):
+    object: Literal["checkout_session"]
+    id: str  # Stripe's
+    url: str | None  # send the buyer there (Stripe always gives one for a hosted Checkout Session)
+    plan: str
+
+
 @dataclass(frozen=True)
 class Checkout:
     """What creating a Checkout Session needs from the settings."""
@@ -65,7 +73,7 @@ class Checkout:
     api_base: str | None = None  # Stripe's API (another address only for a stand-in in tests)
 
 
-async def checkout(db: Database, user: User, plan: str, config: Checkout) -> dict[str, Any]:
+async def checkout(db: Database, user: User, plan: str, config: Checkout) -> CheckoutSession:
     """A Checkout Session for `plan` (see the module's contract): `{object, id, url, plan}`."""
     if not config.secret_key:
         raise NotFound("Billing through Stripe is not configured")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from typing_extensions import TypedDict
+
 from server import clock, webhook_events
 from server.accounts import User
 from server.database import Database, Transaction
@@ -20,7 +22,17 @@ STATUSES: tuple[Status, ...] = ("active", "past_due", "canceled")
 _COLUMNS = "user_id, plan, status, current_period_end, stripe_customer_id, created_at, updated_at"
 
 
-def _public(row: dict[str, Any] | None, user_id: int, profile_plan: str) -> dict[str, Any]:
+class Subscription(TypedDict):
+    object: Literal["subscription"]
+    user_id: int
+    plan: str  # free, basic, premium or enterprise (a host may name others)
+    status: Status
+    current_period_end: str | None  # the end of the paid period; null when none was paid
+    created_at: str | None  # null when the account never subscribed
+    updated_at: str | None
+
+
+def _public(row: dict[str, Any] | None, user_id: int, profile_plan: str) -> Subscription:
     if row is None:  # never subscribed: the plan the account is on, with no paid period
         return {
             "object": "subscription",
@@ -42,7 +54,7 @@ def _public(row: dict[str, Any] | None, user_id: int, profile_plan: str) -> dict
     }
 
 
-async def current(db: Database | Transaction, user: User) -> dict[str, Any]:
+async def current(db: Database | Transaction, user: User) -> Subscription:
     row = await db.fetch_one(f"SELECT {_COLUMNS} FROM subscriptions WHERE user_id = :uid", {"uid": user.user_id})
     plan = await db.fetch_val("SELECT plan FROM user_profiles WHERE user_id = :uid", {"uid": user.user_id})
     return _public(row, user.user_id, plan or "free")
@@ -55,7 +67,7 @@ async def change(
     status: Status = "active",
     period_end: str | None = None,
     stripe_customer_id: str | None = None,
-) -> dict[str, Any]:
+) -> Subscription:
     """Set the account's subscription (and so its effective plan) in `tx`, with its webhook event.
     `plan` must be a known plan name (callers check); `period_end` is 'YYYY-MM-DD HH:MM:SS' UTC or None."""
     now = clock.now_text()

@@ -5,7 +5,9 @@ reveal nothing. Delivery itself is server/webhook_delivery.py; the events, serve
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal, NotRequired
+
+from typing_extensions import TypedDict
 
 from server import clock, webhook_events, webhook_urls
 from server.accounts import User
@@ -19,7 +21,56 @@ MAX_LISTED_ATTEMPTS = 50
 _COLUMNS = "endpoint_id, url, description, event_types, enabled, disabled_reason, created_at, updated_at"
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
+class WebhookEndpoint(TypedDict):
+    id: int
+    object: Literal["webhook_endpoint"]
+    url: str
+    description: str
+    events: list[str]  # the event types it receives (webhook_events.EVENT_TYPES)
+    enabled: bool
+    disabled_reason: str | None  # why it was disabled (by its owner, or after failing deliveries)
+    created_at: str
+    updated_at: str
+    # Its signing secret: only in the answer that creates it, never shown again.
+    secret: NotRequired[str]
+
+
+class WebhookAttempt(TypedDict):
+    attempt: int  # 1 for the first
+    status_code: int | None  # the endpoint's answer; null when none came
+    error: str | None
+    duration_ms: int
+    response_excerpt: str  # the start of the endpoint's answer
+    retry_in_ms: int | None  # when the next attempt was planned; null when none was
+    attempted_at: str
+
+
+class WebhookDelivery(TypedDict):
+    id: int
+    object: Literal["webhook_delivery"]
+    event_id: str
+    event_type: str
+    state: Literal["pending", "delivered", "failed"]
+    attempt_count: int
+    last_status: int | None  # the HTTP status of the last attempt
+    next_attempt_at: str | None  # while pending
+    created_at: str
+    attempts: list[WebhookAttempt]  # oldest first, the last 50
+
+
+class Redelivery(TypedDict):
+    id: int  # the delivery's
+    object: Literal["webhook_delivery"]
+    event_id: str  # the same event id as before
+    state: Literal["pending"]
+
+
+class WebhookPing(TypedDict):
+    object: Literal["webhook_ping"]
+    event_id: str  # its delivery shows in the endpoint's log
+
+
+def _public(row: dict[str, Any]) -> WebhookEndpoint:
     """An endpoint as its owner sees it: never with its secret (only `create` shows that, once)."""
     return {
         "id": row["endpoint_id"],
@@ -61,7 +112,7 @@ async def _owned(db: Database | Transaction, user: User, endpoint_id: int) -> di
     return row
 
 
-async def create(db: Database, policy: WebhookPolicy, user: User, fields: dict[str, Any]) -> dict[str, Any]:
+async def create(db: Database, policy: WebhookPolicy, user: User, fields: dict[str, Any]) -> WebhookEndpoint:
     """A new endpoint; the answer carries its signing `secret`, which is never shown again."""
     url = await _checked_url(fields["url"], policy)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
@@ -90,7 +141,7 @@ async def create(db: Database, policy: WebhookPolicy, user: User, fields: dict[s
     return {**_public(row), "secret": secret}
 
 
-async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[list[WebhookEndpoint], int]:
     rows = await db.fetch_all(
         f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE user_id = :uid ORDER BY endpoint_id DESC "
         "LIMIT :limit OFFSET :offset",
@@ -100,13 +151,13 @@ async def list_for(db: Database, user: User, limit: int, offset: int) -> tuple[l
     return [_public(row) for row in rows], total
 
 
-async def get(db: Database, user: User, endpoint_id: int) -> dict[str, Any]:
+async def get(db: Database, user: User, endpoint_id: int) -> WebhookEndpoint:
     return _public(await _owned(db, user, endpoint_id))
 
 
 async def update(
     db: Database, policy: WebhookPolicy, user: User, endpoint_id: int, changes: dict[str, Any]
-) -> dict[str, Any]:
+) -> WebhookEndpoint:
     """Change url, events, description or enabled. Enabling again clears the reason it was disabled."""
     values: dict[str, Any] = {}
     if "url" in changes:
@@ -141,7 +192,7 @@ async def delete(db: Database, user: User, endpoint_id: int) -> None:
         await tx.execute("DELETE FROM webhook_endpoints WHERE endpoint_id = :id", {"id": endpoint_id})
 
 
-def _attempt(row: dict[str, Any]) -> dict[str, Any]:
+def _attempt(row: dict[str, Any]) -> WebhookAttempt:
     return {
         "attempt": row["attempt"],
         "status_code": row["status_code"],
@@ -155,7 +206,7 @@ def _attempt(row: dict[str, Any]) -> dict[str, Any]:
 
 async def deliveries(
     db: Database, user: User, endpoint_id: int, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[WebhookDelivery], int]:
     """The endpoint's delivery log, newest first: each event's state and its attempts, oldest first."""
     await _owned(db, user, endpoint_id)
     rows = await db.fetch_all(
@@ -165,7 +216,7 @@ async def deliveries(
         {"id": endpoint_id, "limit": limit, "offset": offset},
     )
     total = await db.fetch_val("SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = :id", {"id": endpoint_id})
-    found = []
+    found: list[WebhookDelivery] = []
     for row in rows:
         attempts = await db.fetch_all(
             "SELECT * FROM webhook_attempts WHERE delivery_id = :id ORDER BY attempt DESC LIMIT :limit",
@@ -190,7 +241,7 @@ async def deliveries(
     return found, total
 
 
-async def redeliver(db: Database, user: User, endpoint_id: int, delivery_id: int) -> dict[str, Any]:
+async def redeliver(db: Database, user: User, endpoint_id: int, delivery_id: int) -> Redelivery:
     """Send a delivery again now (delivered or failed alike), with a fresh retry window; same event id."""
     async with db.transaction() as tx:
         await _owned(tx, user, endpoint_id)
@@ -205,7 +256,7 @@ async def redeliver(db: Database, user: User, endpoint_id: int, delivery_id: int
     return {"id": row["delivery_id"], "object": "webhook_delivery", "event_id": row["event_id"], "state": "pending"}
 
 
-async def ping(db: Database, user: User, endpoint_id: int) -> dict[str, Any]:
+async def ping(db: Database, user: User, endpoint_id: int) -> WebhookPing:
     """Queue a `webhook.ping` event for this endpoint alone; its delivery shows in the log."""
     async with db.transaction() as tx:
         await _owned(tx, user, endpoint_id)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import httpx2 as httpx
 
+from server import webhook_events
 from tests.api.test_openapi import Documented
-from tests.live import PASSWORD, LiveServer
+from tests.live import PASSWORD, LiveServer, WebhookReceiver
 from tests.v1.test_assets import MP3, PNG, multipart
 
 # Its settings: webhooks to 127.0.0.1, Stripe's API stood in for by a local server.
 from tests.v1.test_stripe_billing import settings, stripe_api  # noqa: F401
+from tests.v1.test_web_push import Browser, PushService
 
 GAME = {"session_title": "Goblin Arrows", "session_datetime": "2099-01-01 19:00:00"}
 
@@ -41,7 +43,7 @@ async def test_campaigns_their_members_and_sessions_are_the_documented_answers(a
     assert sessions["data"][0]["status"] == "scheduled"
 
 
-async def test_the_profile_login_and_refresh_are_the_documented_answers(server: LiveServer, accounts):
+async def test_the_profile_login_refresh_and_password_reset_are_the_documented_answers(server: LiveServer, accounts):
     account = await accounts()
     documented = await _documented(account)
     documented.check(await account.api.get("/v1/users/me"), "/v1/users/me")
@@ -52,6 +54,9 @@ async def test_the_profile_login_and_refresh_are_the_documented_answers(server: 
         token = documented.check(await anonymous.post("/v1/auth/login", json=login), "/v1/auth/login", "post")
         anonymous.headers["Authorization"] = f"Bearer {token['token']}"
         documented.check(await anonymous.post("/v1/auth/refresh"), "/v1/auth/refresh", "post")
+        reset = await anonymous.post("/v1/auth/password-reset", json={"email": f"{account.username}@example.com"})
+        documented.check(reset, "/v1/auth/password-reset", "post", 202)
+    documented.check(await account.api.get("/v1/subscription"), "/v1/subscription")
 
 
 async def test_api_keys_and_assets_are_the_documented_answers(accounts):
@@ -69,3 +74,59 @@ async def test_api_keys_and_assets_are_the_documented_answers(accounts):
     documented.check(await account.api.post("/v1/assets", **sound), "/v1/assets", "post", 201)
     documented.check(await account.api.get(f"/v1/assets/{image['id']}"), "/v1/assets/{asset_id}")
     assert documented.check(await account.api.get("/v1/assets", params={"type": "map"}), "/v1/assets")["data"]
+
+
+async def test_webhooks_their_log_redelivery_and_ping_are_the_documented_answers(accounts):
+    owner = await accounts()
+    documented = await _documented(owner)
+    async with WebhookReceiver() as receiver:
+        events = list(webhook_events.EVENT_TYPES)
+        made = documented.check(
+            await owner.api.post("/v1/webhooks", json={"url": receiver.url, "events": events}),
+            "/v1/webhooks",
+            "post",
+            201,
+        )
+        assert made["secret"].startswith("whsec_")  # shown once
+        receiver.secret = made["secret"]
+        one, path = "/v1/webhooks/{webhook_id}", f"/v1/webhooks/{made['id']}"
+        assert "secret" not in documented.check(await owner.api.get(path), one)
+        documented.check(await owner.api.patch(path, json={"description": "the table's bot"}), one, "patch")
+        documented.check(await owner.api.get("/v1/webhooks"), "/v1/webhooks")
+        ping = documented.check(await owner.api.post(path + "/ping"), one + "/ping", "post", 202)
+        await receiver.wait_for(lambda: ping["event_id"] in receiver.delivered)
+        log = documented.check(await owner.api.get(path + "/deliveries"), one + "/deliveries")
+        delivery = log["data"][0]
+        again = await owner.api.post(f"{path}/deliveries/{delivery['id']}/redeliver")
+        documented.check(again, one + "/deliveries/{delivery_id}/redeliver", "post", 202)
+        await receiver.wait_for(lambda: receiver.seen[ping["event_id"]] == 2)
+        await owner.api.patch(path, json={"enabled": False})  # the log's attempts are final from here
+        log = documented.check(await owner.api.get(path + "/deliveries"), one + "/deliveries")
+        assert log["data"][0]["attempts"]
+
+
+async def test_notifications_preferences_and_pushes_are_the_documented_answers(accounts):
+    dm, player = await accounts(), await accounts()
+    documented = await _documented(player)
+    game = (await dm.api.post("/api/session/create.php", json=GAME)).json()["data"]
+    invite = {"session_id": game["session_id"], "username": player.username}
+    assert (await dm.api.post("/api/session/invite-player.php", json=invite)).status_code == 200
+    listed = documented.check(await player.api.get("/v1/notifications"), "/v1/notifications")
+    note = listed["data"][0]
+    assert note["kind"] == "invitation"
+    read = await player.api.post(f"/v1/notifications/{note['id']}/read")
+    assert documented.check(read, "/v1/notifications/{notification_id}/read", "post")["marked"] == 1
+    documented.check(await player.api.post("/v1/notifications/read"), "/v1/notifications/read", "post")
+    preferences = "/v1/notifications/preferences"
+    documented.check(await player.api.get(preferences), preferences)
+    off = {"invitation": {"email": False}}
+    assert not documented.check(await player.api.patch(preferences, json=off), preferences, "patch")["invitation"][
+        "email"
+    ]
+    documented.check(await player.api.get("/v1/notifications/push-key"), "/v1/notifications/push-key")
+    subscriptions = "/v1/notifications/push-subscriptions"
+    browser = Browser(PushService(), "documented")
+    documented.check(await player.api.post(subscriptions, json=browser.subscription()), subscriptions, "post", 201)
+    assert documented.check(await player.api.get(subscriptions), subscriptions)["data"]
+    checkout = await player.api.post("/v1/billing/checkout", json={"plan": "basic"})
+    assert documented.check(checkout, "/v1/billing/checkout", "post")["url"].startswith("https://checkout.stripe")

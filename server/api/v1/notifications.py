@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import notifications
-from server.api.pagination import PageQuery
+from server.api.pagination import PageQuery, Pagination
 from server.api.requests import Body, authenticated, json_body, query
 from server.api.v1.paths import path_id
 from server.api.v1.responses import listing, ok
@@ -32,6 +35,17 @@ class PreferenceChanges(Body):
     )
 
 
+class NotificationPage(TypedDict):
+    object: Literal["list"]
+    data: list[notifications.Notification]  # newest first
+    pagination: Pagination
+
+
+class NotificationsRead(TypedDict):
+    object: Literal["notification_read"]
+    marked: int  # how many were unread
+
+
 async def list_notifications(request: Request) -> Response:
     caller = await authenticated(request)
     params = query(request, NotificationQuery)
@@ -44,17 +58,17 @@ async def mark_read(request: Request) -> Response:
     caller = await authenticated(request)
     notification_id = path_id(request, "notification_id")
     marked = await notifications.mark_read(services(request).db, caller.user, notification_id)
-    return ok({"object": "notification_read", "marked": marked})
+    answer: NotificationsRead = {"object": "notification_read", "marked": marked}
+    return ok(answer)
 
 
 async def mark_all_read(request: Request) -> Response:
     caller = await authenticated(request)
-    return ok(
-        {
-            "object": "notification_read",
-            "marked": await notifications.mark_read(services(request).db, caller.user, None),
-        }
-    )
+    answer: NotificationsRead = {
+        "object": "notification_read",
+        "marked": await notifications.mark_read(services(request).db, caller.user, None),
+    }
+    return ok(answer)
 
 
 async def preferences(request: Request) -> Response:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import accounts, password_reset
 from server.api.auth import limit_attempts
@@ -22,15 +25,21 @@ class ResetConfirmation(Body):
     new_password: str = Field(title="New password", min_length=accounts.MIN_PASSWORD, max_length=accounts.MAX_PASSWORD)
 
 
+class ResetRequested(TypedDict):
+    object: Literal["password_reset"]
+    message: str  # the same for any address, so the answer tells nobody whether it has an account
+
+
 async def request_reset(request: Request) -> Response:
     await limit_attempts(request, "password_reset")
     body = await json_body(request, ResetRequest)
     found = services(request)
     await password_reset.request_reset(found.event_log, found.mailer, found.settings.public_url, body.email)
-    return ok(
-        {"object": "password_reset", "message": "If an account has this address, a reset token is on its way"},
-        status=202,
-    )
+    answer: ResetRequested = {
+        "object": "password_reset",
+        "message": "If an account has this address, a reset token is on its way",
+    }
+    return ok(answer, status=202)
 
 
 async def confirm(request: Request) -> Response:

@@ -3,9 +3,12 @@ browsers (the VAPID public key to subscribe with; save, list and delete subscrip
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import push_subscriptions, webhook_urls
 from server.api.requests import Body, authenticated, json_body
@@ -28,10 +31,20 @@ class NewPushSubscription(Body):
     expirationTime: int | None = Field(default=None, title="Expiration time", ge=0, le=2**53)
 
 
+class PushKey(TypedDict):
+    object: Literal["push_key"]
+    public_key: str  # the VAPID key, base64url: PushManager.subscribe's applicationServerKey
+
+
+class PushSubscriptionList(TypedDict):
+    object: Literal["list"]
+    data: list[push_subscriptions.PushSubscription]  # oldest first
+
+
 async def push_key(request: Request) -> Response:
     await authenticated(request)
-    key = public_key(services(request).web_push.private_key)
-    return ok({"object": "push_key", "public_key": key})
+    key: PushKey = {"object": "push_key", "public_key": public_key(services(request).web_push.private_key)}
+    return ok(key)
 
 
 async def subscribe(request: Request) -> Response:
@@ -47,7 +60,8 @@ async def subscribe(request: Request) -> Response:
 async def list_subscriptions(request: Request) -> Response:
     caller = await authenticated(request)
     found = await push_subscriptions.list_for(services(request).db, caller.user)
-    return ok({"object": "list", "data": found})
+    subscriptions: PushSubscriptionList = {"object": "list", "data": found}
+    return ok(subscriptions)
 
 
 async def unsubscribe(request: Request) -> Response:

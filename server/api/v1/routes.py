@@ -31,7 +31,12 @@ from server.api.v1.responses import V1_EXCEPTION_HANDLERS
 from server.api_keys import ApiKey
 from server.assets import Asset
 from server.campaigns import Campaign, CampaignMember
+from server.notifications import NotificationPreferences
 from server.profiles import Profile
+from server.push_subscriptions import PushSubscription
+from server.stripe_billing import CheckoutSession
+from server.subscriptions import Subscription
+from server.webhooks import Redelivery, WebhookEndpoint, WebhookPing
 
 _AUTH, _USERS, _KEYS, _CAMPAIGNS, _ASSETS = "v1 Auth", "v1 Users", "v1 API keys", "v1 Campaigns", "v1 Assets"
 _WEBHOOKS, _NOTIFICATIONS, _BILLING = "v1 Webhooks", "v1 Notifications", "v1 Billing"
@@ -206,6 +211,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         login=False,
         status=202,
         errors=(429,),
+        answer=password_reset.ResetRequested,
     ),
     _v1(
         "POST",
@@ -218,7 +224,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         status=204,
         errors=(429,),
     ),
-    _v1("GET", "/subscription", subscription.get, "Your subscription", _BILLING),
+    _v1("GET", "/subscription", subscription.get, "Your subscription", _BILLING, answer=Subscription),
     _v1(
         "POST",
         "/billing/checkout",
@@ -227,6 +233,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         _BILLING,
         body=billing.CheckoutRequest,
         errors=(404, 409),
+        answer=CheckoutSession,
     ),
     # Stripe's events (requests without credentials count against no quota). 404 unless configured.
     _v1(
@@ -245,6 +252,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         "Your notifications",
         _NOTIFICATIONS,
         query=notifications.NotificationQuery,
+        answer=notifications.NotificationPage,
     ),
     _v1(
         "POST",
@@ -252,6 +260,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         notifications.mark_all_read,
         "Mark all read",
         _NOTIFICATIONS,
+        answer=notifications.NotificationsRead,
     ),
     _v1(
         "GET",
@@ -259,6 +268,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         notifications.preferences,
         "Your notification preferences",
         _NOTIFICATIONS,
+        answer=NotificationPreferences,
     ),
     _v1(
         "PATCH",
@@ -267,6 +277,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         "Change your notification preferences",
         _NOTIFICATIONS,
         body=notifications.PreferenceChanges,
+        answer=NotificationPreferences,
     ),
     _v1(
         "GET",
@@ -274,6 +285,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         push.push_key,
         "The VAPID public key to subscribe to pushes with",
         _NOTIFICATIONS,
+        answer=push.PushKey,
     ),
     _v1(
         "POST",
@@ -283,6 +295,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         _NOTIFICATIONS,
         body=push.NewPushSubscription,
         status=201,
+        answer=PushSubscription,
     ),
     _v1(
         "GET",
@@ -290,6 +303,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         push.list_subscriptions,
         "Your browsers that take pushes",
         _NOTIFICATIONS,
+        answer=push.PushSubscriptionList,
     ),
     _v1(
         "DELETE",
@@ -307,6 +321,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         "Mark a notification read",
         _NOTIFICATIONS,
         errors=_NOT_FOUND,
+        answer=notifications.NotificationsRead,
     ),
     _v1(
         "POST",
@@ -316,6 +331,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         _WEBHOOKS,
         body=webhooks.NewWebhook,
         status=201,
+        answer=WebhookEndpoint,
     ),
     _v1(
         "GET",
@@ -324,6 +340,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         "Your webhook endpoints",
         _WEBHOOKS,
         query=PageQuery,
+        answer=webhooks.WebhookPage,
     ),
     _v1(
         "GET",
@@ -332,6 +349,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         "A webhook endpoint",
         _WEBHOOKS,
         errors=_NOT_FOUND,
+        answer=WebhookEndpoint,
     ),
     _v1(
         "PATCH",
@@ -341,6 +359,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         _WEBHOOKS,
         body=webhooks.WebhookChanges,
         errors=_NOT_FOUND,
+        answer=WebhookEndpoint,
     ),
     _v1(
         "DELETE",
@@ -359,6 +378,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         _WEBHOOKS,
         query=PageQuery,
         errors=_NOT_FOUND,
+        answer=webhooks.DeliveryPage,
     ),
     _v1(
         "POST",
@@ -368,6 +388,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         _WEBHOOKS,
         status=202,
         errors=_NOT_FOUND,
+        answer=Redelivery,
     ),
     _v1(
         "POST",
@@ -377,6 +398,7 @@ V1_ENDPOINTS: list[Endpoint] = [
         _WEBHOOKS,
         status=202,
         errors=_NOT_FOUND,
+        answer=WebhookPing,
     ),
 ]
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
+from typing_extensions import TypedDict
 
 from server import webhooks
-from server.api.pagination import PageQuery
+from server.api.pagination import PageQuery, Pagination
 from server.api.requests import Body, authenticated, json_body, query
 from server.api.v1.paths import path_id
 from server.api.v1.responses import created, listing, no_content, ok
@@ -40,6 +41,18 @@ class WebhookChanges(Body):
     )
     description: str = Field(default="", title="Description", max_length=500, json_schema_extra=_absent_when_omitted)
     enabled: bool = Field(default=True, title="Enabled", json_schema_extra=_absent_when_omitted)
+
+
+class WebhookPage(TypedDict):
+    object: Literal["list"]
+    data: list[webhooks.WebhookEndpoint]  # newest first
+    pagination: Pagination
+
+
+class DeliveryPage(TypedDict):
+    object: Literal["list"]
+    data: list[webhooks.WebhookDelivery]  # newest first
+    pagination: Pagination
 
 
 async def create(request: Request) -> Response:
