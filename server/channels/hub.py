@@ -68,6 +68,16 @@ class View:
         return self._wire
 
 
+class EphemeralFrame:
+    """An ephemeral event's frame, encoded and framed once for every connection that gets it."""
+
+    __slots__ = ("text", "wire")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.wire = text_frame(text.encode())
+
+
 @dataclass(frozen=True)
 class SendLimits:
     """When a connection counts as too slow: more than `frames` queued, more than `bytes` of encoded
@@ -99,7 +109,7 @@ class Subscriber:
         self.ended = asyncio.Event()  # set with `closed`: the transport stops waiting on its client
         # Ephemeral frames (drags, pings) by key: a newer one replaces the one not yet sent, so a slow
         # reader gets the newest position, never a backlog. Not counted against the queue's limits.
-        self.ephemeral: dict[str, str] = {}
+        self.ephemeral: dict[str, EphemeralFrame] = {}
         self.drag_grants: set[int] = set()  # tokens this connection was found allowed to drag
         self.drag_maps: dict[int, int] = {}  # and their maps
         self.origin = secrets.token_hex(8)  # so its own ephemeral events are not echoed back to it
@@ -161,16 +171,16 @@ class Subscriber:
             self._write(sink, item)
         if self.ephemeral and not self.queue and sink.can_write():
             for frame in self.ephemeral.values():
-                sink.write_frame(text_frame(frame.encode()))
+                sink.write_frame(frame.wire)
             self.ephemeral.clear()
         if not self.queue and not self.ephemeral:
             self.wake.clear()
 
-    def offer_ephemeral(self, key: str, frame: str) -> None:
+    def offer_ephemeral(self, key: str, frame: EphemeralFrame) -> None:
         if self.closed is not None or self.kind != "socket":
             return
         if self.sink is not None and not self.queue and not self.ephemeral and self.sink.can_write():
-            self.sink.write_frame(text_frame(frame.encode()))
+            self.sink.write_frame(frame.wire)
             return
         self.ephemeral.pop(key, None)  # re-inserted last: frames go out in the order of their latest update
         self.ephemeral[key] = frame
@@ -179,7 +189,7 @@ class Subscriber:
         self.wake.set()
 
     def take_ephemeral(self) -> list[str]:
-        frames = list(self.ephemeral.values())
+        frames = [frame.text for frame in self.ephemeral.values()]
         self.ephemeral.clear()
         if not self.queue:
             self.wake.clear()
@@ -220,6 +230,7 @@ class SessionChannel:
         self.idle_since: float | None = None
         self.shown_presence: frozenset[Member] = frozenset()
         self.table: TableView | None = None  # what players may see of the active map; None: read it again
+        self.map_changes = 0  # map events dispatched: a TableView read before the latest one is not kept
 
 
 class Hub:
@@ -372,7 +383,8 @@ class Hub:
         elif isinstance(message, wire.Ephemeral):
             channel = self._channels.get(message.session_id)
             if channel is not None:
-                await self._fan_out_ephemeral(channel, message)
+                table = channel.table or await self._read_table(channel)
+                self._fan_out_ephemeral(channel, table, message)
         elif isinstance(message, wire.Logout):
             # Another process ended or changed the user's sessions.
             login_sessions.forget(self.event_log.db, message.user_id)
@@ -402,25 +414,64 @@ class Hub:
             self._fan_out(channel, channel.pending.pop(first))
             channel.head = first
 
+    # -- ephemeral events (server/channels/drags.py) ---------------------------------------------------
+    # In one process (memory://) an ephemeral event is fanned out where it is offered, without the
+    # broadcast and mostly without an await; between processes it goes through the broadcast.
+
     async def publish_ephemeral(self, message: wire.Ephemeral) -> None:
         """Send an ephemeral event (not stored, no event_id, best effort) to the game session's other
         connections in every process. Its event_data has map_id, x_position, y_position and, for a drag,
         token_id: players get it only where `TableView.shows` says so."""
-        await self.broadcast.publish(wire.session_channel(message.session_id), message)
+        if not self.broadcast.in_process:
+            await self.broadcast.publish(wire.session_channel(message.session_id), message)
+            return
+        await self.ready_for_ephemeral(message.session_id)
+        self.fan_out_now([message])
 
-    async def _fan_out_ephemeral(self, channel: SessionChannel, message: wire.Ephemeral) -> None:
-        if channel.table is None:
-            channel.table = await map_visibility.table_view(self.event_log.db, channel.session_id)
+    def fans_out_now(self, session_id: int) -> bool:
+        """Whether `fan_out_now` will take an ephemeral event of this game session without an await."""
+        if not self.broadcast.in_process:
+            return False
+        channel = self._channels.get(session_id)
+        return channel is None or channel.table is not None
+
+    def fan_out_now(self, messages: list[wire.Ephemeral]) -> bool:
+        """Fan ephemeral events of one game session out in this process, if that needs no await; False
+        (nothing sent) when it does: use `publish_ephemeral`."""
+        if not messages or not self.fans_out_now(messages[0].session_id):
+            return False
+        channel = self._channels.get(messages[0].session_id)
+        if channel is not None and channel.table is not None:
+            for message in messages:
+                self._fan_out_ephemeral(channel, channel.table, message)
+        return True  # without a channel, nobody in this (the only) process listens
+
+    async def ready_for_ephemeral(self, session_id: int) -> None:
+        """Read the game session's TableView if this process has a channel for it and lacks one."""
+        channel = self._channels.get(session_id)
+        if channel is not None and channel.table is None:
+            await self._read_table(channel)
+
+    async def _read_table(self, channel: SessionChannel) -> TableView:
+        changes = channel.map_changes
+        table = await map_visibility.table_view(self.event_log.db, channel.session_id)
+        if channel.map_changes == changes:  # no map event passed meanwhile: it is current
+            channel.table = table
+        return table
+
+    def _fan_out_ephemeral(self, channel: SessionChannel, table: TableView, message: wire.Ephemeral) -> None:
         data = message.event_data
-        to_players = channel.table.shows(data["map_id"], data.get("token_id"), data["x_position"], data["y_position"])
-        frame = wire.frame("ephemeral", event_type=message.event_type, event_data=data)
+        to_players = table.shows(data["map_id"], data.get("token_id"), data["x_position"], data["y_position"])
+        frame = EphemeralFrame(wire.frame("ephemeral", event_type=message.event_type, event_data=data))
+        key, origin = message.key, message.origin
         for subscriber in channel.subscribers:
-            if subscriber.origin != message.origin and (to_players or subscriber.viewer.is_dm):
-                subscriber.offer_ephemeral(message.key, frame)
+            if subscriber.origin != origin and (to_players or subscriber.viewer.is_dm):
+                subscriber.offer_ephemeral(key, frame)
 
     def _fan_out(self, channel: SessionChannel, event: Event) -> None:
         if event.event_type.startswith("map_"):
             channel.table = None
+            channel.map_changes += 1
             token_id = event.event_data.get("token_id") or event.event_data.get("token", {}).get("token_id")
             if token_id is not None:
                 for subscriber in channel.subscribers:  # a stale drag must not land after the drop

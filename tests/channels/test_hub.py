@@ -4,12 +4,14 @@ database file and the in-process broadcast."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 
 from server import schema, wire
 from server.broadcast import Broadcast
+from server.channels.drags import Drags
 from server.channels.hub import Hub, SendLimits, Subscriber, View
 from server.database import Database
 from server.event_log import Event, EventLog, Viewer
@@ -193,3 +195,34 @@ async def test_a_subscriber_that_falls_behind_is_closed_not_grown(hub: Hub):
             await asyncio.sleep(0.01)
     assert subscriber.closed[0] == wire.CLOSE_FELL_BEHIND
     assert len(subscriber.queue) <= 5
+
+
+async def test_pings_sent_on_time_go_out_at_once_and_faster_ones_coalesce_to_the_newest(hub: Hub):
+    """The drag rate rule (server/channels/drags.py) on its own clock: at 20 a second, with frames
+    arriving up to a quarter of an interval early or late, each goes out as it arrives; a burst is held
+    to the rate and what goes out after it is the newest."""
+    now = 1000.0
+    hub.drags = Drags(hub, per_second=20, clock=lambda: now)
+    dm = await hub.join(1, DM, (1, "u1"), "socket")
+    player = await hub.join(1, PLAYER, (2, "u2"), "socket")
+
+    def ping(x: int) -> dict:
+        return {"type": "map_ping", "map_id": 1, "x_position": x, "y_position": 0}
+
+    def seen() -> list[float]:
+        return [json.loads(frame)["event_data"]["x_position"] for frame in dm.take_ephemeral()]
+
+    for n, jitter in enumerate([0.0, -0.012, 0.012, -0.012, 0.0, 0.012, -0.012, -0.012]):
+        now = 1000.0 + n * 0.05 + jitter
+        assert await hub.drags.receive(player, ping(n)) is None
+        assert seen() == [n]  # at once: nothing waits for a slot
+    now += 0.05
+    for n in range(100, 120):  # a burst, all at one instant
+        await hub.drags.receive(player, ping(n))
+    assert seen() == [100]
+    async with asyncio.timeout(5):
+        while not dm.ephemeral:
+            await dm.wake.wait()
+            dm.wake.clear()
+    assert seen() == [119]  # the newest, never a backlog
+    assert player.take_ephemeral() == []  # never echoed to the sender
