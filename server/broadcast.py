@@ -8,17 +8,19 @@ broadcaster 0.3.1 has two traps this wrapper closes (../shared/STACK.md):
 Publishing never raises: a message that cannot be published is logged, and the hub's repair reads the
 event from the database instead.
 
-Messages are `server.wire` messages. In one process (memory://) they are handed over as they are, with
-no encoding; between processes (Redis) they travel as `wire.encode` text.
+Messages are `server.wire` messages. Between processes (Redis) they travel as `wire.encode` text. In one
+process (memory://) broadcaster is not used at all: a message is handed over as it is, with no encoding,
+through one queue and one task (`_deliver`) that passes every message in publish order to `on_message`
+(broadcaster's memory backend would take two queues and two task hops per message).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import cast
 
 import broadcaster
 
@@ -41,6 +43,8 @@ class Broadcast:
         self._channels: set[str] = set()  # what this process wants to hear, kept across reconnects
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._supervisor: asyncio.Task[None] | None = None
+        self._inbox: collections.deque[tuple[str, wire.Message]] = collections.deque()  # in one process
+        self._arrived = asyncio.Event()
 
     def route(self, on_message: OnMessage, on_reconnect: OnReconnect) -> None:
         self._on_message = on_message
@@ -50,6 +54,9 @@ class Broadcast:
         """Connect, or start without the backend when it is down: the supervisor keeps trying, and once
         connected subscribes every channel asked for meanwhile and calls `on_reconnect` (the hub repairs
         what was missed from the event log). Until then publishing returns False."""
+        if self.in_process:
+            self._supervisor = asyncio.create_task(self._deliver(), name="broadcast-in-process")
+            return
         try:
             self._backend = await self._open()
         except Exception as exc:
@@ -92,10 +99,15 @@ class Broadcast:
                 await backend.disconnect()
 
     async def publish(self, channel: str, message: wire.Message) -> bool:
+        if self.in_process:
+            if channel in self._channels:
+                self._inbox.append((channel, message))
+                self._arrived.set()
+            return self._healthy()
         if self._backend is None:
             return False
         try:
-            await self._backend.publish(channel, message if self.in_process else wire.encode(message))
+            await self._backend.publish(channel, wire.encode(message))
         except Exception as exc:
             log.warning("publish on %s failed (%s); subscribers repair from the event log", channel, exc)
             return False
@@ -104,7 +116,7 @@ class Broadcast:
     async def subscribe(self, channel: str) -> None:
         """Subscribe this process to `channel`; returns once the subscription is in place."""
         self._channels.add(channel)
-        if channel in self._listeners or self._backend is None:
+        if self.in_process or channel in self._listeners or self._backend is None:
             return
         ready = asyncio.get_running_loop().create_future()
         self._listeners[channel] = asyncio.create_task(self._listen(channel, ready), name=f"listen {channel}")
@@ -119,6 +131,19 @@ class Broadcast:
             with contextlib.suppress(BaseException):
                 await task
 
+    async def _deliver(self) -> None:
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self._inbox:
+                channel, message = self._inbox.popleft()
+                if self._on_message is None or channel not in self._channels:
+                    continue
+                try:
+                    await self._on_message(channel, message)
+                except Exception:
+                    log.exception("handling a message on %s failed", channel)
+
     async def _listen(self, channel: str, ready: asyncio.Future[None]) -> None:
         assert self._backend is not None and self._on_message is not None
         try:
@@ -128,9 +153,7 @@ class Broadcast:
                     if event is None:
                         break
                     try:
-                        # In one process the backend hands back the very object that was published.
-                        message = cast(wire.Message, event.message) if self.in_process else wire.decode(event.message)
-                        await self._on_message(event.channel, message)
+                        await self._on_message(event.channel, wire.decode(event.message))
                     except Exception:
                         log.exception("handling a message on %s failed", channel)
         except asyncio.CancelledError:
@@ -141,6 +164,8 @@ class Broadcast:
                 ready.set_exception(exc)
 
     def _healthy(self) -> bool:
+        if self.in_process:
+            return self._supervisor is not None and not self._supervisor.done()
         backend = self._backend
         if backend is None:
             return False

@@ -6,16 +6,23 @@ and, through `FrameSink`, writes the same bytes to every connection whose transp
 without waking a task per connection. A connection whose transport is paused (its client reads slowly)
 queues in the hub as before, under the same limits.
 
+Frames written to one connection in one turn of the event loop go out in one write (one system call for
+a drag fanned out at several tokens' pace, not one each). And a text frame the app can answer at once
+(`on_text`, set once the connection is live: drags) is handed to it where it is read, without a queue, a
+task wake-up and pausing the socket's reading per frame; one it cannot goes through ASGI as before, and so
+does everything after it while the ASGI queue holds anything (frames stay in order).
+
 `RawSendProtocol` is uvicorn's own WebSocket protocol (websockets' sans-I/O implementation, the one
 uvicorn picks by default) with a handle on itself in the scope's extensions. It relies on attributes of
 that class (transport, conn, writable, close_sent, close_timer, handshake_complete, queue, shutdown,
-stop_keepalive): uvicorn is pinned in pyproject.toml and tests/channels/test_raw_send.py fails when they
-change.
+stop_keepalive, frames, curr_msg_data_type, send_receive_event_to_app): uvicorn is pinned in pyproject.toml
+and tests/channels/test_raw_send.py fails when they change.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -48,6 +55,10 @@ class FrameSink(Protocol):
 class RawSendProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol, reachable by the app as `scope["extensions"][EXTENSION]["sink"]`."""
 
+    _out: list[bytes] | None = None  # frames written in this turn of the event loop, not yet sent
+    # Answers a text frame where it is read: True when it did, False to hand it to ASGI.
+    on_text: Callable[[str], bool] | None = None
+
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
@@ -68,7 +79,34 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
         return self.writable.is_set() and self.is_open()
 
     def write_frame(self, frame: bytes) -> None:
-        self.transport.write(frame)
+        if self._out is None:
+            self._out = [frame]
+            self.loop.call_soon(self._write_out)
+        else:
+            self._out.append(frame)
+
+    def _write_out(self) -> None:
+        out, self._out = self._out, None
+        if out and not self.transport.is_closing():
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def send_receive_event_to_app(self) -> None:
+        on_text = self.on_text
+        if (
+            on_text is not None
+            and self.curr_msg_data_type == "text"
+            and len(self.frames) == 1
+            and self.queue.empty()
+            and not self.close_sent
+        ):
+            try:
+                text = self.frames[0].decode()
+            except UnicodeDecodeError:
+                text = None
+            if text is not None and on_text(text):
+                self.frames = []
+                return
+        super().send_receive_event_to_app()
 
     async def until_writable(self) -> None:
         await self.writable.wait()
@@ -83,6 +121,8 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
                 self.close_timer.cancel()
             self._drop()
             return
+        if not self.close_sent and self.handshake_complete:
+            self._write_out()  # what was written this turn goes before uvicorn's close frame
         super().shutdown()
 
     def close_now(self, code: int, reason: str, grace: float) -> None:
@@ -92,6 +132,7 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
         if not self.is_open():
             return
         self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self._write_out()
         self.conn.send_close(code, reason)
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.close_sent = True

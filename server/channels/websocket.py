@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import codec, credentials, game_sessions, login_sessions, wire
 from server.audio import current as current_audio
-from server.channels.drags import KINDS
+from server.channels.drags import KINDS, LATER, Later
 from server.channels.hub import Hub, Subscriber, View
 from server.channels.raw_send import RawSendProtocol, sink_of
 from server.database import MAX_INTEGER
@@ -206,7 +206,7 @@ async def _receive(
 ) -> None:
     """Read the client's frames until it leaves, the sender ends, or the hub closes the connection: one
     wait for the three, not one per frame (a dragging client sends 20 frames a second)."""
-    reading = asyncio.ensure_future(_read(websocket, hub, subscriber))
+    reading = asyncio.ensure_future(_read(websocket, hub, subscriber, sink))
     ended = asyncio.ensure_future(subscriber.ended.wait())
     try:
         done, _ = await asyncio.wait({reading, sender, ended}, return_when=asyncio.FIRST_COMPLETED)
@@ -224,15 +224,34 @@ async def _receive(
             await reading
 
 
-async def _read(websocket: WebSocket, hub: Hub, subscriber: Subscriber) -> None:
-    with contextlib.suppress(WebSocketDisconnect):
-        while (message := await websocket.receive())["type"] != "websocket.disconnect":
-            answer = await _answer(hub, subscriber, message.get("text"))
-            if answer is not None:
-                subscriber.offer(answer)
+async def _read(websocket: WebSocket, hub: Hub, subscriber: Subscriber, sink: RawSendProtocol | None) -> None:
+    answering = False  # a frame's answer is being awaited: later frames wait in the ASGI queue behind it
+
+    def answer_now(text: str) -> bool:
+        answer = LATER if answering else _answer_now(hub, subscriber, text)
+        if answer is LATER:
+            return False
+        if answer is not None:
+            subscriber.offer(answer)
+        return True
+
+    if sink is not None:
+        sink.on_text = answer_now
+    try:
+        with contextlib.suppress(WebSocketDisconnect):
+            while (message := await websocket.receive())["type"] != "websocket.disconnect":
+                answering = True
+                answer = await _answer(hub, subscriber, message.get("text"))
+                answering = False
+                if answer is not None:
+                    subscriber.offer(answer)
+    finally:
+        if sink is not None:
+            sink.on_text = None
 
 
-async def _answer(hub: Hub, subscriber: Subscriber, text: str | None) -> str | None:
+def _answer_now(hub: Hub, subscriber: Subscriber, text: str | None) -> str | Later | None:
+    """The answer to a client frame (None for none), or LATER when it needs an await (`_answer`)."""
     if text is None:
         return wire.frame("error", error="bad_frame", message="Binary frames are not supported")
     try:
@@ -243,5 +262,13 @@ async def _answer(hub: Hub, subscriber: Subscriber, text: str | None) -> str | N
     if kind == "ping":
         return wire.frame("pong")
     if kind in KINDS:
-        return await hub.drags.receive(subscriber, message)
+        return hub.drags.receive_now(subscriber, message)
     return wire.frame("error", error="unknown_frame", message="Unknown frame; accepted: ping, drag, drag_end, map_ping")
+
+
+async def _answer(hub: Hub, subscriber: Subscriber, text: str | None) -> str | None:
+    answer = _answer_now(hub, subscriber, text)
+    if answer is LATER:
+        assert text is not None
+        return await hub.drags.receive(subscriber, codec.loads(text))
+    return answer
