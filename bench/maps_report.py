@@ -55,14 +55,17 @@ def section(results: dict, analysis: str) -> str:
             f"**{d['cpu_ms_per_durable_move']} ms** |"
         )
         w(
-            f"| at the other clients | {d['drag_receipts']:,} positions received; age of the position on arrival "
+            f"| at the other clients | {d.get('drag_frames_received', d['drag_receipts']):,} positions received "
+            f"(of {d['drag_positions'] * (d['players'] - 1):,} sent on; the rest coalesced); age on arrival at "
+            f"{d.get('drag_sampled_sockets', d['sockets'])} sampled sockets ({d['drag_receipts']:,} positions) "
             f"p50 **{d['drag_age_ms']['p50']} ms**, p99 **{d['drag_age_ms']['p99']} ms**, max "
             f"{d['drag_age_ms']['max']} ms | {d['move_events_received']:,} events received; REST p50 "
             f"{d['move_rest_ms']['p50']} ms, p99 {d['move_rest_ms']['p99']} ms |"
         )
         w(
             f"\nCPU per position, drag / durable move: **{d['drag_to_move_cpu_ratio']}**. Sends the generator "
-            f"made more than 50 ms late (generator saturated): {d['late_sends']:,}. Set-up through the API took "
+            f"made more than 50 ms late (generator saturated): {d['late_sends']:,}. CPU while dragging: server "
+            f"{d.get('drag_server_cpu_pct', '?')}%, generator {d['drag_gen_cpu_pct']}%. Set-up through the API took "
             f"{d['setup_s']} s (not measured).\n"
         )
     v = results.get("mapview")
