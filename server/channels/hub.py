@@ -41,6 +41,9 @@ Kind = Literal["socket", "poll"]
 IDLE_CHANNEL_SECONDS = 60.0
 USER_CAP_RETRY_AFTER = 30  # Retry-After when a user is at MAX_USER_CONNECTIONS: about one poll timeout
 MAX_EPHEMERAL = 256  # distinct pending ephemeral frames per subscriber (one per dragged token, pings)
+# Shared by every subscriber with nothing queued (most sockets: frames are written at once), never appended
+# to: an empty deque costs 600 bytes.
+_NOTHING_QUEUED: deque[View | str] = deque()
 
 
 class View:
@@ -92,6 +95,27 @@ class SendLimits:
 class Subscriber:
     """One WebSocket or one parked long-poll of one user in one game session."""
 
+    __slots__ = (
+        "_wake",
+        "closed",
+        "drag_grants",
+        "drag_maps",
+        "ended",
+        "ephemeral",
+        "kind",
+        "limits",
+        "login",
+        "member",
+        "moved_at",
+        "origin",
+        "queue",
+        "queued_bytes",
+        "sent_through",
+        "session_id",
+        "sink",
+        "viewer",
+    )
+
     def __init__(
         self, session_id: int, viewer: Viewer, member: Member, kind: Kind, limits: SendLimits, login: str = ""
     ) -> None:
@@ -101,12 +125,14 @@ class Subscriber:
         self.kind = kind
         self.limits = limits
         self.login = login  # the credentials' login_hash (server/credentials.py), rechecked by the hub's ticker
-        self.queue: deque[View | str] = deque()
+        self.queue: deque[View | str] = _NOTHING_QUEUED  # its own deque once something queues
         self.queued_bytes = 0
         self.moved_at = 0.0  # when the queue last became non-empty or gave up a frame
-        self.wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None  # made by the first `wake`: a socket written to directly never waits
         self.closed: tuple[int, str] | None = None
-        self.ended = asyncio.Event()  # set with `closed`: the transport stops waiting on its client
+        # Set with `closed`, if a transport made it to stop waiting on its client (a detached socket is
+        # closed through its sink instead).
+        self.ended: asyncio.Event | None = None
         # Ephemeral frames (drags, pings) by key: a newer one replaces the one not yet sent, so a slow
         # reader gets the newest position, never a backlog. Not counted against the queue's limits.
         self.ephemeral: dict[str, EphemeralFrame] = {}
@@ -114,9 +140,27 @@ class Subscriber:
         self.drag_maps: dict[int, int] = {}  # and their maps
         self.origin = secrets.token_hex(8)  # so its own ephemeral events are not echoed back to it
         # Set by the WebSocket transport once the replay is sent: while nothing is queued and the
-        # connection's transport is not paused, frames are written to it at once, by whoever offers them.
+        # connection's transport is not paused, frames are written to it at once, by whoever offers them;
+        # a close goes to it too.
         self.sink: FrameSink | None = None
         self.sent_through = 0  # the last event_id written to the connection: those up to it are skipped
+
+    @property
+    def wake(self) -> asyncio.Event:
+        """Set while frames wait to be taken or the subscriber is closed."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+            if self.queue or self.ephemeral or self.closed is not None:
+                self._wake.set()
+        return self._wake
+
+    def _signal(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _settle(self) -> None:
+        if self._wake is not None and not self.queue and not self.ephemeral and self.closed is None:
+            self._wake.clear()
 
     def _size(self, item: View | str) -> int:
         # A poll hands over envelopes, not frames, and lives at most one poll timeout: bytes are counted
@@ -141,16 +185,18 @@ class Subscriber:
             return
         if not self.queue:
             self.moved_at = time.monotonic()
+            if self.queue is _NOTHING_QUEUED:
+                self.queue = deque()
         self.queue.append(item)
         self.queued_bytes += size
-        self.wake.set()
+        self._signal()
 
     def stalled(self, now: float) -> bool:
         return bool(self.queue) and now - self.moved_at > self.limits.stall_seconds
 
     def fall_behind(self) -> None:
         """Close as too slow and let go of the queue at once: the client resumes from its last event_id."""
-        self.queue.clear()
+        self.queue = _NOTHING_QUEUED
         self.queued_bytes = 0
         self.close(wire.CLOSE_FELL_BEHIND, "too far behind; reconnect with your last event_id")
 
@@ -173,8 +219,7 @@ class Subscriber:
             for frame in self.ephemeral.values():
                 sink.write_frame(frame.wire)
             self.ephemeral.clear()
-        if not self.queue and not self.ephemeral:
-            self.wake.clear()
+        self._settle()
 
     def offer_ephemeral(self, key: str, frame: EphemeralFrame) -> None:
         if self.closed is not None or self.kind != "socket":
@@ -186,25 +231,28 @@ class Subscriber:
         self.ephemeral[key] = frame
         if len(self.ephemeral) > MAX_EPHEMERAL:
             del self.ephemeral[next(iter(self.ephemeral))]
-        self.wake.set()
+        self._signal()
 
     def take_ephemeral(self) -> list[str]:
         frames = [frame.text for frame in self.ephemeral.values()]
         self.ephemeral.clear()
-        if not self.queue:
-            self.wake.clear()
+        self._settle()
         return frames
 
     def close(self, code: int, reason: str) -> None:
         if self.closed is None:
             self.closed = (code, reason)
-        self.wake.set()
-        self.ended.set()
+        self._signal()
+        if self.ended is not None:
+            self.ended.set()
+        if self.sink is not None:
+            self.flush(self.sink)
+            self.sink.close_now(*self.closed)
 
     def pop(self) -> View | str | None:
         """The next queued frame, or None (and the wake flag cleared) when the queue is empty."""
         if not self.queue:
-            self.wake.clear()
+            self._settle()
             return None
         item = self.queue.popleft()
         self.queued_bytes -= self._size(item)
@@ -215,8 +263,7 @@ class Subscriber:
         items: list[View | str] = []
         while self.queue and (limit is None or len(items) < limit):
             items.append(self.queue.popleft())
-        if not self.queue and not self.ephemeral:
-            self.wake.clear()
+        self._settle()
         return items
 
 

@@ -6,30 +6,37 @@ and, through `FrameSink`, writes the same bytes to every connection whose transp
 without waking a task per connection. A connection whose transport is paused (its client reads slowly)
 queues in the hub as before, under the same limits.
 
-Frames written to one connection in one turn of the event loop go out in one write (one system call for
-a drag fanned out at several tokens' pace, not one each). And a text frame the app can answer at once
-(`on_text`, set once the connection is live: drags) is handed to it where it is read, without a queue, a
-task wake-up and pausing the socket's reading per frame; one it cannot goes through ASGI as before, and so
-does everything after it while the ASGI queue holds anything (frames stay in order).
-
 `RawSendProtocol` is uvicorn's own WebSocket protocol (websockets' sans-I/O implementation, the one
-uvicorn picks by default) with a handle on itself in the scope's extensions. It relies on attributes of
-that class (transport, conn, writable, close_sent, close_timer, handshake_complete, queue, shutdown,
-stop_keepalive, frames, curr_msg_data_type, send_receive_event_to_app): uvicorn is pinned in pyproject.toml
-and tests/channels/test_raw_send.py fails when they change.
+uvicorn picks by default) with a handle on itself in the scope's extensions. Once the app has sent the
+hello and the replay it `detach`es the socket: the app's ASGI call returns (its task, its middleware
+coroutines and the handshake's objects go) while the socket stays open, and the protocol calls an
+`OpenSocket` with what the client sends, when its transport takes frames again and when it ends. An idle
+socket then costs no task at all. A frame it can answer at once (pings, drags the hub can take now) is
+answered where uvicorn reads it, without pausing the socket's reading; one that needs an await pauses
+reading until it is answered, and the frames after it wait their turn (in order).
+
+Frames written to one connection in one turn of the event loop go out in one write (one system call for
+a drag fanned out at several tokens' pace, not one each).
+
+It relies on attributes and methods of that class (transport, conn, writable, close_sent, close_timer,
+handshake_complete, queue, frames, curr_msg_data_type, read_paused, tasks, shutdown, stop_keepalive,
+run_asgi, send_receive_event_to_app, scope, request, response): uvicorn is pinned in pyproject.toml and
+tests/channels/test_raw_send.py fails when they change.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
 EXTENSION = "becmi.raw_send"
 _TEXT = 0x81  # FIN + text opcode; server frames are never masked (RFC 6455 5.1)
+CLOSE_GRACE = 2.0  # seconds a closing socket has to take its close frame
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -51,13 +58,64 @@ class FrameSink(Protocol):
 
     def write_frame(self, frame: bytes) -> None: ...
 
+    def close_now(self, code: int, reason: str, grace: float = CLOSE_GRACE) -> None: ...
+
+
+class OpenSocket(Protocol):
+    """What a detached socket reports to (server/channels/websocket.py)."""
+
+    def received(self, text: str | None) -> bool:
+        """A message from the client (None: a binary one): True when it was answered at once, False when
+        it waits (reading is then paused until `resume_reading`)."""
+
+    def writable(self) -> None:
+        """The transport takes frames again, after it was paused."""
+
+    def ended(self) -> None:
+        """The socket is closing or closed, from either side; called once."""
+
+
+class _Ended:
+    """Stands in for the ASGI receive queue once the app's call has returned: uvicorn reports the end of
+    the socket by putting a disconnect message in it."""
+
+    __slots__ = ("socket",)
+
+    def __init__(self, socket: OpenSocket) -> None:
+        self.socket: OpenSocket | None = socket
+
+    def put_nowait(self, message: Any) -> None:
+        socket, self.socket = self.socket, None
+        if socket is not None:
+            socket.ended()
+
+    def empty(self) -> bool:
+        return True
+
+
+class _Flag:
+    """Stands in for the `writable` Event once nothing awaits it: a detached socket is told by callback."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def set(self) -> None:
+        self.value = True
+
+    def clear(self) -> None:
+        self.value = False
+
+    def is_set(self) -> bool:
+        return self.value
+
 
 class RawSendProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol, reachable by the app as `scope["extensions"][EXTENSION]["sink"]`."""
 
+    socket: OpenSocket | None = None  # set by `detach`
     _out: list[bytes] | None = None  # frames written in this turn of the event loop, not yet sent
-    # Answers a text frame where it is read: True when it did, False to hand it to ASGI.
-    on_text: Callable[[str], bool] | None = None
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -90,24 +148,6 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
         if out and not self.transport.is_closing():
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
 
-    def send_receive_event_to_app(self) -> None:
-        on_text = self.on_text
-        if (
-            on_text is not None
-            and self.curr_msg_data_type == "text"
-            and len(self.frames) == 1
-            and self.queue.empty()
-            and not self.close_sent
-        ):
-            try:
-                text = self.frames[0].decode()
-            except UnicodeDecodeError:
-                text = None
-            if text is not None and on_text(text):
-                self.frames = []
-                return
-        super().send_receive_event_to_app()
-
     async def until_writable(self) -> None:
         await self.writable.wait()
 
@@ -125,7 +165,84 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
             self._write_out()  # what was written this turn goes before uvicorn's close frame
         super().shutdown()
 
-    def close_now(self, code: int, reason: str, grace: float) -> None:
+    def detach(self, socket: OpenSocket) -> None:
+        """Let the app's ASGI call return while the socket stays open; from now on `socket` hears of it.
+        Messages that arrived before are handed over first. The handshake's objects and the ASGI queue
+        and Event are let go: nothing awaits them any more."""
+        pending = []
+        while not self.queue.empty():
+            pending.append(self.queue.get_nowait())
+        self.socket = socket
+        self.queue = _Ended(socket)  # type: ignore[assignment]
+        self.writable = _Flag(self.writable.is_set())  # type: ignore[assignment]
+        # The request also stays in websockets' parser, which cannot let go of it: its headers can.
+        self.request.headers.clear()
+        del self.scope, self.request, self.response
+        answered = True
+        for message in pending:
+            if message["type"] == "websocket.receive":
+                answered = socket.received(message.get("text")) and answered
+            else:
+                self.queue.put_nowait(message)
+        if answered:
+            self.resume_reading()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as one of the server's tasks (a graceful shutdown waits for it)."""
+        task = self.loop.create_task(work)
+        task.add_done_callback(self.on_task_complete)
+        self.tasks.add(task)
+
+    def resume_reading(self) -> None:
+        if self.read_paused:
+            self.read_paused = False
+            if not self.transport.is_closing():
+                self.transport.resume_reading()
+
+    def send_receive_event_to_app(self) -> None:
+        if self.socket is None:
+            super().send_receive_event_to_app()
+            return
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if self.close_sent:
+            return
+        text = None
+        if self.curr_msg_data_type == "text":
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                self.conn.send_close(1007)
+                self.handle_parser_exception()
+                return
+        if not self.socket.received(text) and not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.socket is not None:
+            self.socket.writable()
+
+    async def run_asgi(self) -> None:
+        """uvicorn's, except that a detached socket stays open when the app's call returns."""
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self.send_500_response()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self.send_500_response()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+        if self.close_timer is None and self.socket is None:
+            self.transport.close()
+
+    def close_now(self, code: int, reason: str, grace: float = CLOSE_GRACE) -> None:
         """Send the close frame without waiting for a paused transport and end the app's `receive` with a
         disconnect. The transport goes when the client answers, or after `grace` seconds (dropped, with
         whatever it had not read, if its buffer is still full)."""

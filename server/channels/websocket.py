@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -16,7 +17,7 @@ from server import codec, credentials, game_sessions, login_sessions, wire
 from server.audio import current as current_audio
 from server.channels.drags import KINDS, LATER, Later
 from server.channels.hub import Hub, Subscriber, View
-from server.channels.raw_send import RawSendProtocol, sink_of
+from server.channels.raw_send import CLOSE_GRACE, RawSendProtocol, sink_of
 from server.database import MAX_INTEGER
 from server.errors import DomainError, Invalid
 from server.errors import kind as error_kind
@@ -24,8 +25,8 @@ from server.proxy import client_address, is_https
 from server.services import Services, services
 from server.settings import Settings
 
+log = logging.getLogger("server.websocket")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-CLOSE_GRACE = 2.0  # seconds a closing socket has to take its close frame
 
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
@@ -116,13 +117,21 @@ async def _admit(websocket: WebSocket, found: Services) -> None:
         await websocket.send_text(wire.frame("error", error=kind.code, message=exc.message))
         await websocket.close(kind.close_code, exc.message[:120])
         return
+    detached = False
     try:
-        await _serve(websocket, found.hub, subscriber, member.role, last_event_id)
+        await _replay(websocket, found.hub, subscriber, member.role, last_event_id)
+        sink = sink_of(websocket.scope)
+        if sink is None:
+            await _serve_asgi(websocket, found.hub, subscriber)
+        else:
+            detached = True  # from here the socket leaves the hub when it ends (DetachedSocket.ended)
+            DetachedSocket(found.hub, subscriber, sink).open()
     finally:
-        await found.hub.leave(subscriber)
+        if not detached:
+            await found.hub.leave(subscriber)
 
 
-async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: str, last_event_id: int) -> None:
+async def _replay(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: str, last_event_id: int) -> None:
     session_id = subscriber.session_id
     head = await hub.event_log.head(session_id)
     await websocket.send_text(
@@ -148,40 +157,81 @@ async def _serve(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: s
             break
         cursor = events[-1].event_id
     subscriber.sent_through = head
-    sink = sink_of(websocket.scope)
-    if sink is None:
-        sender = asyncio.create_task(_send_live(websocket, subscriber))
-    else:
-        sender = asyncio.create_task(_send_raw(subscriber, sink))
+
+
+class DetachedSocket:
+    """A socket past its hello and replay, detached from its ASGI call (server/channels/raw_send.py): the
+    app's task, its middleware coroutines and the handshake's objects are gone, and while it is idle it
+    has no task at all. The hub writes frames to it directly (and closes it through its sink); a frame
+    from the client is answered at once, or by a task while it needs an await (a token not yet checked)."""
+
+    __slots__ = ("hub", "inbox", "sink", "subscriber")
+
+    def __init__(self, hub: Hub, subscriber: Subscriber, sink: RawSendProtocol) -> None:
+        self.hub = hub
+        self.subscriber = subscriber
+        self.sink = sink
+        self.inbox: list[str | None] | None = None  # frames that wait while a task answers one; None: no task
+
+    def open(self) -> None:
+        self.sink.detach(self)
+        self.subscriber.sink = self.sink
+        self.subscriber.flush(self.sink)  # what the hub queued during the replay
+        if self.subscriber.closed is not None:
+            self.sink.close_now(*self.subscriber.closed)
+
+    def received(self, text: str | None) -> bool:
+        if self.inbox is not None:
+            self.inbox.append(text)
+            return False
+        answer = _answer_now(self.hub, self.subscriber, text)
+        if answer is LATER:
+            self.inbox = []
+            self.sink.spawn(self._answer_later(text))
+            return False
+        if answer is not None:
+            self.subscriber.offer(answer)
+        return True
+
+    async def _answer_later(self, text: str | None) -> None:
+        """Answer `text`, then the frames that came in behind it, in order."""
+        try:
+            while True:
+                answer = await _answer(self.hub, self.subscriber, text)
+                if answer is not None:
+                    self.subscriber.offer(answer)
+                if not self.inbox:
+                    return
+                text = self.inbox.pop(0)
+        except Exception:
+            log.exception("answering a client frame failed")
+            self.sink.close_now(1011, "server error")
+        finally:
+            self.inbox = None
+            self.sink.resume_reading()
+
+    def writable(self) -> None:
+        self.subscriber.flush(self.sink)
+        if self.subscriber.closed is not None:
+            self.sink.close_now(*self.subscriber.closed)
+
+    def ended(self) -> None:
+        self.sink.spawn(self.hub.leave(self.subscriber))
+
+
+async def _serve_asgi(websocket: WebSocket, hub: Hub, subscriber: Subscriber) -> None:
+    """Through ASGI, for a server other than ours (see server/serve.py): a sending task and a reading one
+    for the connection's whole life."""
+    sender = asyncio.create_task(_send_live(websocket, subscriber))
     try:
-        await _receive(websocket, hub, subscriber, sender, sink)
+        await _receive(websocket, hub, subscriber, sender)
     finally:
         sender.cancel()
         with contextlib.suppress(BaseException):
             await sender
 
 
-async def _send_raw(subscriber: Subscriber, sink: RawSendProtocol) -> None:
-    """Frames go straight to the transport (server/channels/raw_send.py): from the hub's fan-out while
-    nothing is queued, and from here what queued while the transport was paused."""
-    subscriber.sink = sink
-    while True:
-        subscriber.flush(sink)
-        if subscriber.closed is not None:
-            sink.close_now(*subscriber.closed, grace=CLOSE_GRACE)
-            return
-        if not sink.is_open():
-            # Closing (the client's close, or the server shutting down): nothing more can be written.
-            # Waiting on `wake` here would spin without yielding while frames stay queued.
-            return
-        if sink.can_write():
-            await subscriber.wake.wait()
-        else:
-            await sink.until_writable()
-
-
 async def _send_live(websocket: WebSocket, subscriber: Subscriber) -> None:
-    """Through ASGI, for a server other than ours (see server/serve.py)."""
     while True:
         await subscriber.wake.wait()
         while (item := subscriber.pop()) is not None:
@@ -201,21 +251,19 @@ async def _send_live(websocket: WebSocket, subscriber: Subscriber) -> None:
             return
 
 
-async def _receive(
-    websocket: WebSocket, hub: Hub, subscriber: Subscriber, sender: asyncio.Task[None], sink: RawSendProtocol | None
-) -> None:
+async def _receive(websocket: WebSocket, hub: Hub, subscriber: Subscriber, sender: asyncio.Task[None]) -> None:
     """Read the client's frames until it leaves, the sender ends, or the hub closes the connection: one
     wait for the three, not one per frame (a dragging client sends 20 frames a second)."""
-    reading = asyncio.ensure_future(_read(websocket, hub, subscriber, sink))
-    ended = asyncio.ensure_future(subscriber.ended.wait())
+    subscriber.ended = ended_event = asyncio.Event()
+    if subscriber.closed is not None:
+        ended_event.set()
+    reading = asyncio.ensure_future(_read(websocket, hub, subscriber))
+    ended = asyncio.ensure_future(ended_event.wait())
     try:
         done, _ = await asyncio.wait({reading, sender, ended}, return_when=asyncio.FIRST_COMPLETED)
         if ended in done and reading not in done:
             # Closed by the hub: the sender sends the close frame, unless it is stuck on a client that
             # stopped reading; then the connection is dropped without it.
-            if sink is not None and subscriber.closed is not None:
-                subscriber.flush(sink)
-                sink.close_now(*subscriber.closed, grace=CLOSE_GRACE)
             await asyncio.wait({sender}, timeout=CLOSE_GRACE)
     finally:
         reading.cancel()
@@ -224,30 +272,12 @@ async def _receive(
             await reading
 
 
-async def _read(websocket: WebSocket, hub: Hub, subscriber: Subscriber, sink: RawSendProtocol | None) -> None:
-    answering = False  # a frame's answer is being awaited: later frames wait in the ASGI queue behind it
-
-    def answer_now(text: str) -> bool:
-        answer = LATER if answering else _answer_now(hub, subscriber, text)
-        if answer is LATER:
-            return False
-        if answer is not None:
-            subscriber.offer(answer)
-        return True
-
-    if sink is not None:
-        sink.on_text = answer_now
-    try:
-        with contextlib.suppress(WebSocketDisconnect):
-            while (message := await websocket.receive())["type"] != "websocket.disconnect":
-                answering = True
-                answer = await _answer(hub, subscriber, message.get("text"))
-                answering = False
-                if answer is not None:
-                    subscriber.offer(answer)
-    finally:
-        if sink is not None:
-            sink.on_text = None
+async def _read(websocket: WebSocket, hub: Hub, subscriber: Subscriber) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while (message := await websocket.receive())["type"] != "websocket.disconnect":
+            answer = await _answer(hub, subscriber, message.get("text"))
+            if answer is not None:
+                subscriber.offer(answer)
 
 
 def _answer_now(hub: Hub, subscriber: Subscriber, text: str | None) -> str | Later | None:

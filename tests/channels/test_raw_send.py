@@ -3,6 +3,8 @@ It leans on uvicorn internals: these tests fail when uvicorn changes under it. R
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import tomllib
 from importlib.metadata import version
@@ -11,6 +13,7 @@ from pathlib import Path
 from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
 
 from server.channels.raw_send import RawSendProtocol
+from tests.channels.test_slow_readers import slow_socket
 from tests.live import LiveServer, closed_with, game_table
 
 # Frames whose lengths take each of the 7-bit, 16-bit and 64-bit encodings (RFC 6455 5.2), the last one
@@ -50,3 +53,38 @@ async def test_a_close_from_the_hub_reaches_the_client(server: LiveServer):
     await socket.frame()
     await dm.ok("/api/auth/logout.php")
     assert await closed_with(socket) == 4409
+
+
+async def test_frames_are_answered_in_the_order_sent_from_before_the_hello_on(server: LiveServer):
+    """The socket is handed from its ASGI call to the hub after the replay: a frame sent before the hello is
+    still answered, and frames behind one that waits on the database (a drag) keep their order."""
+    dm, _, session_id = await game_table(server, players=0)
+    socket = await dm.socket(session_id)
+    await socket.send({"type": "ping"})  # before the hello has even been read
+    assert [(await socket.frame())["type"] for _ in range(2)] == ["hello", "pong"]
+    await socket.send({"type": "drag", "token_id": 987_654, "x_position": 1, "y_position": 2})  # no such token
+    await socket.send({"type": "ping"})
+    await socket.send("not json")
+    await socket.send({"type": "ping"})
+    answers = [await socket.frame() for _ in range(4)]
+    assert [a["type"] for a in answers] == ["error", "pong", "error", "pong"]
+    assert answers[0]["error"] == "resource_not_found" and answers[2]["error"] == "bad_frame"
+
+
+async def test_a_reader_that_pauses_gets_every_event_in_order_once_it_reads_again(server: LiveServer):
+    """Frames queue in the hub while the client's transport is full and go out when it drains."""
+    dm, _, session_id = await game_table(server, players=0)
+    paused = await slow_socket(server, dm, session_id)
+    head = json.loads(await paused.recv())["head_event_id"]
+    async with server.services.event_log.change(session_id) as change:
+        # 6 MB: more than the kernel buffers hold (the rest waits in the hub), less than the queue's limits
+        for n in range(100):
+            await change.record(session_id, "note", {"n": n, "filler": "x" * 60_000}, audience="dm")
+    received = []
+    async with asyncio.timeout(30):
+        while len(received) < 100:
+            frame = json.loads(await paused.recv())
+            if frame["type"] == "event":
+                received.append(frame["event_id"])
+    assert received == list(range(head + 1, head + 101))
+    await paused.close()
