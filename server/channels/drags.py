@@ -94,14 +94,13 @@ class Drags:
         if answer is not LATER:
             return answer
         token_id = _whole(message, "token_id")
-        if message["type"] == "drag" and token_id is not None and token_id not in subscriber.drag_grants:
+        if message["type"] == "drag" and token_id is not None and token_id not in subscriber.drag_maps:
             try:
                 map_id = await map_tokens.may_drag(
                     self.hub.event_log.db, subscriber.viewer.user_id, subscriber.session_id, token_id
                 )
             except DomainError as exc:
                 return wire.frame("error", error=error_kind(exc).code, message=exc.message)
-            subscriber.drag_grants.add(token_id)
             subscriber.drag_maps[token_id] = map_id
         answer = self.receive_now(subscriber, message)
         if answer is LATER:
@@ -134,7 +133,7 @@ class Drags:
         else:
             if token_id is None:
                 return _bad("drag needs token_id")
-            if token_id not in subscriber.drag_grants:
+            if token_id not in subscriber.drag_maps:
                 return LATER
             key = f"drag:{token_id}"
             data = {"map_id": subscriber.drag_maps[token_id], "x_position": x, "y_position": y}

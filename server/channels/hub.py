@@ -98,7 +98,6 @@ class Subscriber:
     __slots__ = (
         "_wake",
         "closed",
-        "drag_grants",
         "drag_maps",
         "ended",
         "ephemeral",
@@ -136,8 +135,7 @@ class Subscriber:
         # Ephemeral frames (drags, pings) by key: a newer one replaces the one not yet sent, so a slow
         # reader gets the newest position, never a backlog. Not counted against the queue's limits.
         self.ephemeral: dict[str, EphemeralFrame] = {}
-        self.drag_grants: set[int] = set()  # tokens this connection was found allowed to drag
-        self.drag_maps: dict[int, int] = {}  # and their maps
+        self.drag_maps: dict[int, int] = {}  # tokens this connection was found allowed to drag, and their maps
         self.origin = secrets.token_hex(8)  # so its own ephemeral events are not echoed back to it
         # Set by the WebSocket transport once the replay is sent: while nothing is queued and the
         # connection's transport is not paused, frames are written to it at once, by whoever offers them;

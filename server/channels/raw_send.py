@@ -178,6 +178,7 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
         # The request also stays in websockets' parser, which cannot let go of it: its headers can.
         self.request.headers.clear()
         del self.scope, self.request, self.response
+        self.server = self.client = None  # the addresses, for uvicorn's handshake log lines only
         answered = True
         for message in pending:
             if message["type"] == "websocket.receive":
