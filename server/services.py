@@ -4,11 +4,11 @@ or the app itself) instead of `app.state.x`. `create_app` makes the one `Service
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
-from server.channels.hub import Hub
 from server.database import Database
 from server.event_log import EventLog
 from server.mail import Mailer
@@ -19,12 +19,19 @@ from server.settings import Settings
 from server.web_push import WebPush
 
 
+class Transports(Protocol):
+    """What the wiring needs of the hub (server/channels/hub.py). The domain never names the transports;
+    they and the routes that serve them take the hub back with `server.channels.hub.of(services)`."""
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class Services:
     settings: Settings
     db: Database
     event_log: EventLog
-    hub: Hub
+    hub: Transports
     send_rate: SendRate
     metrics: Metrics
     request_quota: RequestQuota  # the /v1 request limits of the plans

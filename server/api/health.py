@@ -9,6 +9,7 @@ from starlette.responses import Response
 from typing_extensions import TypedDict
 
 from server.api.envelope import failure, success
+from server.channels import hub as hubs
 from server.metrics import CONTENT_TYPE
 from server.services import services
 
@@ -29,14 +30,15 @@ async def health(request: Request) -> Response:
         return failure(503, "service_unavailable", "The database does not answer")
     # Without the broadcast backend the process still serves (other processes' events reach its
     # clients through the event-log sweep, seconds late): degraded, not down, so still 200.
-    connected = state.hub.broadcast.connected
+    hub = hubs.of(state)
+    connected = hub.broadcast.connected
     return success(
         {
             "server": "ok" if connected else "degraded",
             "database": state.db.dialect,
             "broadcast": state.settings.broadcast_url.split(":", 1)[0],
             "broadcast_connected": connected,
-            "connections": state.hub.connections,
+            "connections": hub.connections,
         }
     )
 
@@ -44,5 +46,5 @@ async def health(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     """GET /metrics: the Prometheus text format (server/metrics.py)."""
     state = services(request)
-    state.hub.measure_queues()
+    hubs.of(state).measure_queues()
     return Response(state.metrics.exposition(), media_type=CONTENT_TYPE)

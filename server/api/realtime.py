@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from server.api.envelope import success
 from server.api.requests import Body, authenticated, query
+from server.channels import hub as hubs
 from server.channels import longpoll
 from server.services import services
 
@@ -22,6 +23,11 @@ async def poll(request: Request) -> Response:
     login = await authenticated(request)
     params = query(request, PollQuery)
     answer = await longpoll.poll(
-        services(request).hub, login.user, login.login_hash, params.session_id, params.last_event_id, params.timeout
+        hubs.of(services(request)),
+        login.user,
+        login.login_hash,
+        params.session_id,
+        params.last_event_id,
+        params.timeout,
     )
     return success(answer)

@@ -24,7 +24,7 @@ import secrets
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from server import credentials, login_sessions, map_visibility, wire
 from server.broadcast import Broadcast
@@ -35,6 +35,9 @@ from server.errors import TooManyConnections, Unavailable
 from server.event_log import Event, EventLog, Form, Viewer
 from server.map_visibility import TableView
 from server.send_rate import ConnectionRate
+
+if TYPE_CHECKING:
+    from server.services import Services
 
 log = logging.getLogger("server.hub")
 Kind = Literal["socket", "poll"]
@@ -276,6 +279,11 @@ class SessionChannel:
         self.shown_presence: frozenset[Member] = frozenset()
         self.table: TableView | None = None  # what players may see of the active map; None: read it again
         self.map_changes = 0  # map events dispatched: a TableView read before the latest one is not kept
+
+
+def of(found: Services) -> Hub:
+    """The app's hub. `Services` holds it as `Transports`, so that the domain never names the transports."""
+    return cast(Hub, found.hub)
 
 
 class Hub:

@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import codec, credentials, game_sessions, login_sessions, wire
 from server.audio import current as current_audio
+from server.channels import hub as hubs
 from server.channels.drags import KINDS, LATER, Later
 from server.channels.hub import Hub, Subscriber, View
 from server.channels.raw_send import CLOSE_GRACE, RawSendProtocol, sink_of
@@ -95,8 +96,9 @@ async def realtime_socket(websocket: WebSocket) -> None:
 
 
 async def _admit(websocket: WebSocket, found: Services) -> None:
+    hub = hubs.of(found)
     try:
-        await found.hub.connection_rate.admit(client_address(websocket, found.settings))
+        await hub.connection_rate.admit(client_address(websocket, found.settings))
         session_id, last_event_id = _where_to_start(websocket)
         # Browsers authenticate with the cookie; other clients may send Authorization: Bearer (a session
         # token or an API key), which a browser cannot be made to send to another site.
@@ -111,7 +113,7 @@ async def _admit(websocket: WebSocket, found: Services) -> None:
         await found.event_log.require_retained(session_id, last_event_id)
         viewer = game_sessions.viewer(login.user, member)
         member_name = (login.user.user_id, login.user.username)
-        subscriber = await found.hub.join(session_id, viewer, member_name, "socket", login.login_hash)
+        subscriber = await hub.join(session_id, viewer, member_name, "socket", login.login_hash)
     except DomainError as exc:
         kind = error_kind(exc)
         await websocket.send_text(wire.frame("error", error=kind.code, message=exc.message))
@@ -119,16 +121,16 @@ async def _admit(websocket: WebSocket, found: Services) -> None:
         return
     detached = False
     try:
-        await _replay(websocket, found.hub, subscriber, member.role, last_event_id)
+        await _replay(websocket, hub, subscriber, member.role, last_event_id)
         sink = sink_of(websocket.scope)
         if sink is None:
-            await _serve_asgi(websocket, found.hub, subscriber)
+            await _serve_asgi(websocket, hub, subscriber)
         else:
             detached = True  # from here the socket leaves the hub when it ends (DetachedSocket.ended)
-            DetachedSocket(found.hub, subscriber, sink).open()
+            DetachedSocket(hub, subscriber, sink).open()
     finally:
         if not detached:
-            await found.hub.leave(subscriber)
+            await hub.leave(subscriber)
 
 
 async def _replay(websocket: WebSocket, hub: Hub, subscriber: Subscriber, role: str, last_event_id: int) -> None:
