@@ -18,10 +18,18 @@ reading until it is answered, and the frames after it wait their turn (in order)
 Frames written to one connection in one turn of the event loop go out in one write (one system call for
 a drag fanned out at several tokens' pace, not one each).
 
+What a detached socket reads: whole, small, masked text frames (every frame a client sends but a rare
+one) are cut from the bytes read and handed over without websockets' parser (its generators, Frame
+object and checks cost more than the rest of a drag's reading), but only while that parser stands
+between two frames with no fragmented message begun; any other frame, and a frame cut by the read, goes
+through the parser as before, which then rules until it stands between frames again.
+
 It relies on attributes and methods of that class (transport, conn, writable, close_sent, close_timer,
 handshake_complete, queue, frames, curr_msg_data_type, read_paused, tasks, shutdown, stop_keepalive,
-run_asgi, send_receive_event_to_app, scope, request, response): uvicorn is pinned in pyproject.toml and
-tests/channels/test_raw_send.py fails when they change.
+run_asgi, send_receive_event_to_app, data_received, scope, request, response) and of websockets' sans-I/O
+connection (state, parser, current_size, max_message_size; its parser waits in `StreamReader.at_eof`
+between frames): both are pinned in pyproject.toml and tests/channels/test_raw_send.py fails when they
+change.
 """
 
 from __future__ import annotations
@@ -32,11 +40,14 @@ from typing import Any, Protocol
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import apply_mask
 from websockets.protocol import State
+from websockets.streams import StreamReader
 
 EXTENSION = "becmi.raw_send"
 _TEXT = 0x81  # FIN + text opcode; server frames are never masked (RFC 6455 5.1)
 CLOSE_GRACE = 2.0  # seconds a closing socket has to take its close frame
+_BETWEEN_FRAMES = StreamReader.at_eof.__code__  # where websockets' parser waits for the next frame
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -200,6 +211,41 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
             if not self.transport.is_closing():
                 self.transport.resume_reading()
 
+    def data_received(self, data: bytes) -> None:
+        if self.socket is not None:
+            data = self._take_text_frames(data)
+            if not data:
+                return
+        super().data_received(data)
+
+    def _take_text_frames(self, data: bytes) -> bytes:
+        """Hand the whole, masked, final text frames (7- or 16-bit length, within the size limit, valid
+        UTF-8) at the front of `data` to the socket, if websockets' parser stands between frames; the
+        rest of `data` is for the parser."""
+        conn = self.conn
+        if waiting_in(conn.parser) is not _BETWEEN_FRAMES:
+            return data
+        limit = conn.max_message_size
+        size, at = len(data), 0
+        while size - at >= 6 and not self.close_sent and conn.state is State.OPEN and conn.current_size is None:
+            if data[at] != 0x81 or data[at + 1] < 0x80:  # FIN, no extension bits, text; masked
+                break
+            length, start = data[at + 1] & 0x7F, at + 6
+            if length == 126:
+                length, start = (data[at + 2] << 8) | data[at + 3], at + 8
+            elif length == 127:
+                break
+            end = start + length
+            if end > size or (limit is not None and length > limit):
+                break
+            try:
+                text = apply_mask(data[start:end], data[start - 4 : start]).decode()
+            except UnicodeDecodeError:
+                break  # the parser's path closes with 1007
+            at = end
+            self._hand_over(text)
+        return data[at:] if at else data
+
     def send_receive_event_to_app(self) -> None:
         if self.socket is None:
             super().send_receive_event_to_app()
@@ -216,6 +262,10 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
                 self.conn.send_close(1007)
                 self.handle_parser_exception()
                 return
+        self._hand_over(text)
+
+    def _hand_over(self, text: str | None) -> None:
+        assert self.socket is not None
         if not self.socket.received(text) and not self.read_paused:
             self.read_paused = True
             self.transport.pause_reading()
@@ -265,6 +315,13 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
             self.transport.abort()
         else:
             self.transport.close()
+
+
+def waiting_in(parser: Any) -> Any:
+    """The code where a generator-based parser (websockets') waits: its innermost `yield from`."""
+    while parser.gi_yieldfrom is not None:
+        parser = parser.gi_yieldfrom
+    return parser.gi_code
 
 
 def sink_of(scope: Any) -> RawSendProtocol | None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
 from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+from websockets.frames import apply_mask
 
-from server.channels.raw_send import RawSendProtocol
+from server.channels.raw_send import _BETWEEN_FRAMES, RawSendProtocol, waiting_in
 from tests.channels.test_slow_readers import slow_socket
 from tests.live import LiveServer, closed_with, game_table
 
@@ -25,6 +27,9 @@ def test_uvicorn_is_the_version_raw_send_was_written_for():
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     pin = next(d for d in pyproject["project"]["dependencies"] if d.startswith("uvicorn"))
     assert re.fullmatch(r"uvicorn\[standard\]==" + re.escape(version("uvicorn")), pin)
+    # So is websockets, whose parser the reads of whole frames step around.
+    pin = next(d for d in pyproject["project"]["dependencies"] if d.startswith("websockets"))
+    assert pin == "websockets==" + version("websockets")
     # Our protocol is uvicorn's default one with a handle on itself; if the default moves, so must we.
     assert issubclass(RawSendProtocol, AutoWebSocketsProtocol)  # type: ignore[arg-type]
 
@@ -88,3 +93,54 @@ async def test_a_reader_that_pauses_gets_every_event_in_order_once_it_reads_agai
                 received.append(frame["event_id"])
     assert received == list(range(head + 1, head + 101))
     await paused.close()
+
+
+def client_frame(payload: bytes, opcode: int = 0x1, fin: bool = True) -> bytes:
+    """A frame as a browser sends it: masked (RFC 6455 5.3), with a 7- or 16-bit length."""
+    mask = os.urandom(4)
+    size = len(payload)
+    length = bytes([0x80 | size]) if size < 126 else bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    return bytes([(0x80 if fin else 0) | opcode]) + length + mask + apply_mask(payload, mask)
+
+
+PING = client_frame(b'{"type":"ping"}')
+
+
+async def test_frames_are_read_whole_however_the_reads_cut_them(server: LiveServer):
+    """Whole text frames skip websockets' parser only while it stands between frames: a frame cut by the
+    reads, a fragmented message, a 16-bit length and bad UTF-8 are read as the RFC says."""
+    dm, _, session_id = await game_table(server, players=0)
+    socket = await dm.socket(session_id)
+    await socket.frame()
+    (subscriber,) = [s for c in server.services.hub._channels.values() for s in c.subscribers]
+    parser = subscriber.sink.conn.parser
+    write = socket.connection.transport.write
+
+    async def pongs(count: int) -> None:
+        assert [(await socket.frame())["type"] for _ in range(count)] == ["pong"] * count
+
+    assert waiting_in(parser) is _BETWEEN_FRAMES  # where the reads without the parser begin
+    write(PING + PING + client_frame(b'{"type":"ping"}' + b" " * 300))  # whole frames, the last 16-bit
+    await pongs(3)
+    # A frame cut after its header: the parser holds it and reads the rest; what follows is whole again.
+    write(PING[:2])
+    for _ in range(500):  # until the server has read the header
+        if waiting_in(parser) is not _BETWEEN_FRAMES:
+            break
+        await asyncio.sleep(0.01)
+    assert waiting_in(parser) is not _BETWEEN_FRAMES
+    write(PING[2:] + PING)
+    await pongs(2)
+    write(PING)
+    await pongs(1)
+    # One byte per read.
+    for byte in PING:
+        write(bytes([byte]))
+        await asyncio.sleep(0.002)
+    await pongs(1)
+    # A message in two fragments, then a whole frame in the same read.
+    write(client_frame(b'{"type":', fin=False) + client_frame(b'"ping"}', opcode=0x0) + PING)
+    await pongs(2)
+    # Bad UTF-8 closes the socket (1007), here as on the parser's path.
+    write(client_frame(b'{"type":"\xff"}'))
+    assert await closed_with(socket) == 1007
