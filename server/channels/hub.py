@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Literal, cast
 from server import credentials, login_sessions, map_visibility, wire
 from server.broadcast import Broadcast
 from server.channels.drags import Drags
+from server.channels.ephemeral import Batched, EphemeralBatch, EphemeralFrame
 from server.channels.presence import ANNOUNCE_EVERY, Member, Presence
 from server.channels.raw_send import FrameSink, text_frame
 from server.errors import TooManyConnections, Unavailable
@@ -72,16 +73,6 @@ class View:
         if self._wire is None:
             self._wire = text_frame(self.frame.encode())
         return self._wire
-
-
-class EphemeralFrame:
-    """An ephemeral event's frame, encoded and framed once for every connection that gets it."""
-
-    __slots__ = ("text", "wire")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.wire = text_frame(text.encode())
 
 
 @dataclass(frozen=True)
@@ -279,6 +270,7 @@ class SessionChannel:
         self.shown_presence: frozenset[Member] = frozenset()
         self.table: TableView | None = None  # what players may see of the active map; None: read it again
         self.map_changes = 0  # map events dispatched: a TableView read before the latest one is not kept
+        self.ephemeral = EphemeralBatch()  # ephemeral frames not yet written
 
 
 def of(found: Services) -> Hub:
@@ -513,22 +505,22 @@ class Hub:
         return table
 
     def _fan_out_ephemeral(self, channel: SessionChannel, table: TableView, message: wire.Ephemeral) -> None:
+        """Judge and frame the event now; it is written with the rest of its batch (ephemeral.py)."""
         data = message.event_data
         to_players = table.shows(data["map_id"], data.get("token_id"), data["x_position"], data["y_position"])
         frame = EphemeralFrame(wire.frame("ephemeral", event_type=message.event_type, event_data=data))
-        key, origin = message.key, message.origin
-        for subscriber in channel.subscribers:
-            if subscriber.origin != origin and (to_players or subscriber.viewer.is_dm):
-                subscriber.offer_ephemeral(key, frame)
+        channel.ephemeral.add(Batched(message.key, message.origin, to_players, frame), channel.subscribers)
 
     def _fan_out(self, channel: SessionChannel, event: Event) -> None:
         if event.event_type.startswith("map_"):
             channel.table = None
             channel.map_changes += 1
             token_id = event.event_data.get("token_id") or event.event_data.get("token", {}).get("token_id")
-            if token_id is not None:
-                for subscriber in channel.subscribers:  # a stale drag must not land after the drop
+            if token_id is not None:  # a stale drag must not land after the drop
+                channel.ephemeral.forget(f"drag:{token_id}")
+                for subscriber in channel.subscribers:
                     subscriber.ephemeral.pop(f"drag:{token_id}", None)
+        channel.ephemeral.write(channel.subscribers)  # what came before this event goes before it
         views: dict[Form, View] = {}
         delivered = 0
         for subscriber in list(channel.subscribers):

@@ -69,6 +69,8 @@ class FrameSink(Protocol):
 
     def write_frame(self, frame: bytes) -> None: ...
 
+    def write_now(self, frames: bytes) -> None: ...
+
     def close_now(self, code: int, reason: str, grace: float = CLOSE_GRACE) -> None: ...
 
 
@@ -153,6 +155,13 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
             self.loop.call_soon(self._write_out)
         else:
             self._out.append(frame)
+
+    def write_now(self, frames: bytes) -> None:
+        """Write whole frames at once (at the end of a turn), after those `write_frame` took in this turn."""
+        if self._out is not None:
+            self._out.append(frames)
+        else:
+            self.transport.write(frames)
 
     def _write_out(self) -> None:
         out, self._out = self._out, None

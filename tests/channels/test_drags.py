@@ -3,12 +3,14 @@ filtered by the fog and hidden tokens like every other map event."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from typing import Any
 
 import pytest
 
+from server.channels import ephemeral
 from tests.live import FIGHTER, Client, LiveServer, Socket, game_table, map_image, upload_map
 
 ALL_CELLS = [[col, row] for col in range(-1, 9) for row in range(-1, 7)]  # 400 x 300, 50 px squares
@@ -135,3 +137,32 @@ async def test_drags_cross_servers_through_the_broadcast_and_not_the_log(setting
     finally:
         await second.stop()
         await first.stop()
+
+
+async def test_a_drag_is_never_delivered_after_the_event_that_hid_its_token(server: LiveServer, monkeypatch):
+    """Drag frames go out in batches (server/channels/ephemeral.py): one waiting in its batch when the DM
+    fogs the token's square goes out before the removal, never after it. A batch a second long makes the
+    wait certain."""
+    monkeypatch.setattr(ephemeral, "BATCH_SECONDS", 1.0)
+    dm, (owner, watcher), session_id, map_id, token = await table(server)
+    watcher_socket = await watcher.socket(session_id)
+    owner_socket = await owner.socket(session_id)
+    dm_socket = await dm.socket(session_id)
+    for socket in (watcher_socket, owner_socket, dm_socket):
+        assert (await socket.frame())["type"] == "hello"
+
+    async def drag(x: int) -> None:
+        await owner_socket.send({"type": "drag", "token_id": token["token_id"], "x_position": x, "y_position": 9})
+
+    await drag(1)  # goes out at once, and starts the game session's second of batching
+    await ephemeral_until(watcher_socket, lambda f: f["event_data"]["x_position"] == 1)
+    await asyncio.sleep(0.1)  # past the drag rate's slot
+    await drag(2)  # waits in the batch for the rest of the second
+    await owner_socket.send({"type": "ping"})
+    while (await owner_socket.frame())["type"] != "pong":  # then the drag before it has been read
+        pass
+    await dm.ok("/api/session/maps/fog/hide.php", {"map_id": map_id, "cells": [[0, 0]]})  # over the token
+    await dm_socket.send({"type": "map_ping", "map_id": map_id, "x_position": 200, "y_position": 200})  # sentinel
+    await ephemeral_until(watcher_socket, lambda f: f["event_type"] == "map_ping")
+    kinds = [(f.get("event_type"), f.get("event_data", {}).get("x_position")) for f in watcher_socket.frames]
+    assert kinds.index(("map_token_dragged", 2)) < kinds.index(("map_token_removed", None))

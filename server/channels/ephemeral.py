@@ -1,0 +1,111 @@
+"""Ephemeral frames (drags, pings) of one game session, written in batches: at most one a BATCH_SECONDS.
+
+The hub judges each ephemeral event once as it arrives (whether players may see it: `TableView.shows`)
+and frames it once (`EphemeralFrame`); it is not written to each connection there and then. The frames
+wait in the game session's `EphemeralBatch`, which is written at the end of the event loop's turn, or,
+when the game session's previous batch went out less than BATCH_SECONDS ago, that long after it. Each
+connection gets one write of the frames it may see, its own left out: the work per connection (a system
+call) is paid once per batch, not once per frame. A table of 12 players dragging at 20 positions a second
+is 240 positions and 2,640 frames a second; in batches it is at most 1/BATCH_SECONDS writes a second per
+connection. A lone drag (one user at 20 a second, 50 ms apart) waits for nothing. Within a batch the
+newest frame of a key (a token's position, a user's ping) replaces an older one.
+
+A connection that cannot take a write at once (its queue of durable events is not empty, its transport
+is paused) gets the frames through `Subscriber.offer_ephemeral`, coalesced as before.
+
+A durable event of the game session writes the waiting batch first (`Hub._fan_out`): a drag offered
+before a drop, a fog change or a hidden token goes out before it, as it would had it been written at
+once, so a player never gets a drag of a token after the event that hid it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING
+
+from server.channels.raw_send import text_frame
+
+BATCH_SECONDS = 0.02  # the shortest time between two batches of one game session
+
+if TYPE_CHECKING:
+    from server.channels.hub import Subscriber
+
+
+class EphemeralFrame:
+    """An ephemeral event's frame, encoded and framed once for every connection that gets it."""
+
+    __slots__ = ("text", "wire")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.wire = text_frame(text.encode())
+
+
+class Batched:
+    __slots__ = ("frame", "key", "origin", "to_players")
+
+    def __init__(self, key: str, origin: str, to_players: bool, frame: EphemeralFrame) -> None:
+        self.key = key
+        self.origin = origin  # the sending connection: not echoed to it
+        self.to_players = to_players  # False: for the DM only
+        self.frame = frame
+
+
+class EphemeralBatch:
+    """The ephemeral frames of one game session not yet written, newest per key."""
+
+    __slots__ = ("items", "scheduled", "written_at")
+
+    def __init__(self) -> None:
+        self.items: dict[str, Batched] = {}
+        self.scheduled = False  # a `write` is due (at the end of the turn or BATCH_SECONDS after the last)
+        self.written_at = -math.inf
+
+    def add(self, item: Batched, subscribers: Collection[Subscriber]) -> None:
+        self.items.pop(item.key, None)  # re-inserted last: frames go out in the order of their latest update
+        self.items[item.key] = item
+        if not self.scheduled:
+            self.scheduled = True
+            loop = asyncio.get_running_loop()
+            wait = self.written_at + BATCH_SECONDS - loop.time()
+            if wait > 0:
+                loop.call_later(wait, self._due, subscribers)
+            else:
+                loop.call_soon(self._due, subscribers)
+
+    def _due(self, subscribers: Collection[Subscriber]) -> None:
+        self.scheduled = False
+        self.write(subscribers)
+
+    def forget(self, key: str) -> None:
+        self.items.pop(key, None)
+
+    def write(self, subscribers: Iterable[Subscriber]) -> None:
+        """Write the batch to the connections that may see it and empty it."""
+        if not self.items:
+            return
+        batch = list(self.items.values())
+        self.items = {}
+        self.written_at = asyncio.get_running_loop().time()
+        origins = {item.origin for item in batch}
+        shared: dict[bool, bytes] = {}  # by is_dm: the frames of connections that sent none of them
+        for subscriber in subscribers:
+            if subscriber.kind != "socket" or subscriber.closed is not None:
+                continue
+            dm, origin, sink = subscriber.viewer.is_dm, subscriber.origin, subscriber.sink
+            if sink is None or subscriber.queue or subscriber.ephemeral or not sink.can_write():
+                for item in batch:
+                    if item.origin != origin and (dm or item.to_players):
+                        subscriber.offer_ephemeral(item.key, item.frame)
+                continue
+            if origin in origins:
+                data = b"".join([i.frame.wire for i in batch if i.origin != origin and (dm or i.to_players)])
+            else:
+                found = shared.get(dm)
+                if found is None:
+                    found = shared[dm] = b"".join([i.frame.wire for i in batch if dm or i.to_players])
+                data = found
+            if data:
+                sink.write_now(data)
