@@ -36,11 +36,15 @@ if TYPE_CHECKING:
 class EphemeralFrame:
     """An ephemeral event's frame, encoded and framed once for every connection that gets it."""
 
-    __slots__ = ("text", "wire")
+    __slots__ = ("payload", "wire")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.wire = text_frame(text.encode())
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload  # the JSON text, encoded
+        self.wire = text_frame(payload)
+
+    @property
+    def text(self) -> str:
+        return self.payload.decode()
 
 
 class Batched:

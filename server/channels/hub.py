@@ -508,7 +508,7 @@ class Hub:
         """Judge and frame the event now; it is written with the rest of its batch (ephemeral.py)."""
         data = message.event_data
         to_players = table.shows(data["map_id"], data.get("token_id"), data["x_position"], data["y_position"])
-        frame = EphemeralFrame(wire.frame("ephemeral", event_type=message.event_type, event_data=data))
+        frame = EphemeralFrame(wire.frame_bytes("ephemeral", event_type=message.event_type, event_data=data))
         channel.ephemeral.add(Batched(message.key, message.origin, to_players, frame), channel.subscribers)
 
     def _fan_out(self, channel: SessionChannel, event: Event) -> None:
