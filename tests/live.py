@@ -79,10 +79,13 @@ class LiveServer:
 
 @dataclass
 class Socket:
+    """A test's WebSocket. Its waits are long (15 s): they end as soon as the frame comes, and a CI machine
+    running the suites in parallel can be slow to deliver it."""
+
     connection: ClientConnection
     frames: list[dict[str, Any]] = field(default_factory=list)
 
-    async def frame(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def frame(self, timeout: float = 15.0) -> dict[str, Any]:
         import json
 
         async with asyncio.timeout(timeout):
@@ -91,7 +94,7 @@ class Socket:
         self.frames.append(message)
         return message
 
-    async def event(self, event_type: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+    async def event(self, event_type: str | None = None, timeout: float = 15.0) -> dict[str, Any]:
         """The next event frame (of `event_type`, if given), skipping presence and pong frames."""
         async with asyncio.timeout(timeout):
             while True:
