@@ -93,10 +93,11 @@ async def test_the_dm_renames_moves_the_grid_of_and_deletes_a_map(browser, serve
     assert grid == [["10", "20"]]
 
     await tools.get_by_role("button", name="Delete map").click()
-    await expect(page.locator(".map-empty")).to_have_text("No map yet: upload one.", timeout=TIMEOUT)
-    await expect(player_seat.page.locator(".map-empty")).to_have_text(
-        "The DM has not shown a map yet.", timeout=TIMEOUT
-    )
+    # The empty-map line is always there, hidden while a map shows: wait for it to show, not for its text.
+    await expect(page.locator(".map-empty")).to_be_visible(timeout=TIMEOUT)
+    await expect(page.locator(".map-empty")).to_have_text("No map yet: upload one.")
+    await expect(player_seat.page.locator(".map-empty")).to_be_visible(timeout=TIMEOUT)
+    await expect(player_seat.page.locator(".map-empty")).to_have_text("The DM has not shown a map yet.")
     maps = (
         await dm_seat.page.evaluate(
             "() => window.vttTable.vtt.get('session/maps/list.php', {session_id: window.vttTable.sessionId})"
