@@ -1,14 +1,17 @@
-"""Ephemeral frames (drags, pings) of one game session, written in batches: at most one a BATCH_SECONDS.
+"""Ephemeral frames (drags, pings) of one game session, written in batches: one per turn of the event loop.
 
 The hub judges each ephemeral event once as it arrives (whether players may see it: `TableView.shows`)
 and frames it once (`EphemeralFrame`); it is not written to each connection there and then. The frames
-wait in the game session's `EphemeralBatch`, which is written at the end of the event loop's turn, or,
-when the game session's previous batch went out less than BATCH_SECONDS ago, that long after it. Each
-connection gets one write of the frames it may see, its own left out: the work per connection (a system
-call) is paid once per batch, not once per frame. A table of 12 players dragging at 20 positions a second
-is 240 positions and 2,640 frames a second; in batches it is at most 1/BATCH_SECONDS writes a second per
-connection. A lone drag (one user at 20 a second, 50 ms apart) waits for nothing. Within a batch the
-newest frame of a key (a token's position, a user's ping) replaces an older one.
+wait in the game session's `EphemeralBatch`, which is written at the end of the event loop's turn (with
+BATCH_SECONDS above 0, no sooner than that long after the session's previous batch). Each connection gets
+one write of the frames it may see, its own left out: the work per connection (a system call) is paid once
+per batch, not once per frame. A table of 12 players dragging at 20 positions a second is 240 positions
+and 2,640 frames a second; the busier the server, the longer its turns and the more frames a batch holds.
+Within a batch the newest frame of a key (a token's position, a user's ping) replaces an older one.
+
+BATCH_SECONDS is 0 by measurement (bench/analysis.md, "Battle map"): 20 ms saved a quarter of the CPU per
+position while the server had room, but added its wait to every frame, and at saturation, where the turns
+batch anyway, it made the p99 about twice as long.
 
 A connection that cannot take a write at once (its queue of durable events is not empty, its transport
 is paused) gets the frames through `Subscriber.offer_ephemeral`, coalesced as before.
@@ -27,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from server.channels.raw_send import text_frame
 
-BATCH_SECONDS = 0.02  # the shortest time between two batches of one game session
+BATCH_SECONDS = 0.0  # the shortest time between two batches of one game session (0: every turn)
 
 if TYPE_CHECKING:
     from server.channels.hub import Subscriber
