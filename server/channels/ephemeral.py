@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from server.channels.raw_send import text_frame
@@ -63,14 +63,15 @@ class Batched:
 class EphemeralBatch:
     """The ephemeral frames of one game session not yet written, newest per key."""
 
-    __slots__ = ("items", "scheduled", "written_at")
+    __slots__ = ("items", "scheduled", "subscribers", "written_at")
 
-    def __init__(self) -> None:
+    def __init__(self, subscribers: Collection[Subscriber]) -> None:
+        self.subscribers = subscribers  # the game session's connections in this process (the channel's set)
         self.items: dict[str, Batched] = {}
         self.scheduled = False  # a `write` is due (at the end of the turn or BATCH_SECONDS after the last)
         self.written_at = -math.inf
 
-    def add(self, item: Batched, subscribers: Collection[Subscriber]) -> None:
+    def add(self, item: Batched) -> None:
         self.items.pop(item.key, None)  # re-inserted last: frames go out in the order of their latest update
         self.items[item.key] = item
         if not self.scheduled:
@@ -78,18 +79,18 @@ class EphemeralBatch:
             loop = asyncio.get_running_loop()
             wait = self.written_at + BATCH_SECONDS - loop.time()
             if wait > 0:
-                loop.call_later(wait, self._due, subscribers)
+                loop.call_later(wait, self._due)
             else:
-                loop.call_soon(self._due, subscribers)
+                loop.call_soon(self._due)
 
-    def _due(self, subscribers: Collection[Subscriber]) -> None:
+    def _due(self) -> None:
         self.scheduled = False
-        self.write(subscribers)
+        self.write()
 
     def forget(self, key: str) -> None:
         self.items.pop(key, None)
 
-    def write(self, subscribers: Iterable[Subscriber]) -> None:
+    def write(self) -> None:
         """Write the batch to the connections that may see it and empty it."""
         if not self.items:
             return
@@ -98,11 +99,11 @@ class EphemeralBatch:
         self.written_at = asyncio.get_running_loop().time()
         origins = {item.origin for item in batch}
         shared: dict[bool, bytes] = {}  # by is_dm: the frames of connections that sent none of them
-        for subscriber in subscribers:
+        for subscriber in self.subscribers:
             if subscriber.kind != "socket" or subscriber.closed is not None:
                 continue
-            dm, origin, sink = subscriber.viewer.is_dm, subscriber.origin, subscriber.sink
-            if sink is None or subscriber.queue or subscriber.ephemeral or not sink.can_write():
+            dm, origin, sink = subscriber.viewer.is_dm, subscriber.origin, subscriber.ephemeral_sink()
+            if sink is None:
                 for item in batch:
                     if item.origin != origin and (dm or item.to_players):
                         subscriber.offer_ephemeral(item.key, item.frame)

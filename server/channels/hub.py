@@ -213,11 +213,17 @@ class Subscriber:
             self.ephemeral.clear()
         self._settle()
 
+    def ephemeral_sink(self) -> FrameSink | None:
+        """Where ephemeral frames go at once: an open socket with nothing waiting before them whose
+        transport takes frames; None when they must wait in `ephemeral` (`offer_ephemeral`)."""
+        sink = self.sink
+        if sink is None or self.closed is not None or self.queue or self.ephemeral or not sink.can_write():
+            return None
+        return sink
+
     def offer_ephemeral(self, key: str, frame: EphemeralFrame) -> None:
+        """Keep `frame` until the connection takes frames again (the newest per key)."""
         if self.closed is not None or self.kind != "socket":
-            return
-        if self.sink is not None and not self.queue and not self.ephemeral and self.sink.can_write():
-            self.sink.write_frame(frame.wire)
             return
         self.ephemeral.pop(key, None)  # re-inserted last: frames go out in the order of their latest update
         self.ephemeral[key] = frame
@@ -270,7 +276,7 @@ class SessionChannel:
         self.shown_presence: frozenset[Member] = frozenset()
         self.table: TableView | None = None  # what players may see of the active map; None: read it again
         self.map_changes = 0  # map events dispatched: a TableView read before the latest one is not kept
-        self.ephemeral = EphemeralBatch()  # ephemeral frames not yet written
+        self.ephemeral = EphemeralBatch(self.subscribers)  # ephemeral frames not yet written
 
 
 def of(found: Services) -> Hub:
@@ -509,7 +515,7 @@ class Hub:
         data = message.event_data
         to_players = table.shows(data["map_id"], data.get("token_id"), data["x_position"], data["y_position"])
         frame = EphemeralFrame(wire.frame_bytes("ephemeral", event_type=message.event_type, event_data=data))
-        channel.ephemeral.add(Batched(message.key, message.origin, to_players, frame), channel.subscribers)
+        channel.ephemeral.add(Batched(message.key, message.origin, to_players, frame))
 
     def _fan_out(self, channel: SessionChannel, event: Event) -> None:
         if event.event_type.startswith("map_"):
@@ -520,7 +526,7 @@ class Hub:
                 channel.ephemeral.forget(f"drag:{token_id}")
                 for subscriber in channel.subscribers:
                     subscriber.ephemeral.pop(f"drag:{token_id}", None)
-        channel.ephemeral.write(channel.subscribers)  # what came before this event goes before it
+        channel.ephemeral.write()  # what came before this event goes before it
         views: dict[Form, View] = {}
         delivered = 0
         for subscriber in list(channel.subscribers):
