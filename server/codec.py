@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 DecodeError = orjson.JSONDecodeError
 
-
-def dumps(value: Any) -> bytes:
-    return orjson.dumps(value)
+# orjson's own functions, not wrappers: a drag position is decoded and encoded once each (a call less).
+dumps: Callable[[Any], bytes] = orjson.dumps
+loads: Callable[[bytes | str], Any] = orjson.loads
 
 
 def dumps_text(value: Any) -> str:
     return orjson.dumps(value).decode()
-
-
-def loads(data: bytes | str) -> Any:
-    return orjson.loads(data)

@@ -200,9 +200,9 @@ def frame(kind: str, **fields: Any) -> str:
     return codec.dumps_text({"type": kind, **fields})
 
 
-def frame_bytes(kind: str, **fields: Any) -> bytes:
-    """`frame`, UTF-8 encoded: what a WebSocket text frame carries."""
-    return codec.dumps({"type": kind, **fields})
+def ephemeral_frame(event_type: str, event_data: dict[str, Any]) -> bytes:
+    """The frame of an ephemeral event (a drag, a ping), UTF-8 encoded: what a WebSocket text frame carries."""
+    return codec.dumps({"type": "ephemeral", "event_type": event_type, "event_data": event_data})
 
 
 def event_frame(event_envelope: EventEnvelope) -> str:

@@ -10,12 +10,17 @@ one process, memory://, the hub fans them out where they arrive).
 
 The rate rule, per user per game session: at most PER_SECOND a second in the long run, the newest
 position wins, never a backlog; a position that arrives on time goes out at once. It is a GCRA (generic
-cell rate algorithm, a token bucket of one with a tolerance): each one sent moves the user's `due` time one
+cell rate algorithm, a token bucket with a tolerance): each one sent moves the user's `due` time one
 interval (1/PER_SECOND) on from when it was due (or from now, if later). One that arrives no earlier than
-TOLERANCE before `due` goes at once; an earlier one waits until then, and a newer one for the same token
-replaces it while it waits (so what goes out is always the newest). A client sending at PER_SECOND whose
-frames arrive up to TOLERANCE of an interval (25 ms) early is never delayed; one sending faster is held to
-PER_SECOND (a burst is at most 2 in one interval).
+TOLERANCE intervals before `due` goes at once; an earlier one waits until then, and a newer one for the
+same token replaces it while it waits (so what goes out is always the newest). An early one that finds
+a frame of the same token still waiting in the game session's batch (not yet written: ephemeral.py)
+takes its place instead, which sends no frame more. A burst is at most 1 + TOLERANCE frames.
+
+TOLERANCE is 2 intervals (100 ms) by measurement (bench/analysis.md): frames that arrive late (a busy
+server, a slow network) move `due` on from when they arrived, so every frame after them is "early" by
+that delay; with half an interval (25 ms), a hiccup of more than 25 ms held every later position of the
+drag by the excess, for as long as the drag went on.
 
 The sender is checked once per token per connection (the DM drags any token; a player their own
 character's on the active map); what players receive is judged by the hub (`TableView`): fog and hidden
@@ -42,8 +47,9 @@ if TYPE_CHECKING:
 
 PER_SECOND = 20
 MAX_POSITION = 100_000.0
+MAX_ID = 2**31 - 1
 KINDS = ("drag", "drag_end", "map_ping")
-TOLERANCE = 0.5  # of an interval: how early a frame may arrive and still go at once
+TOLERANCE = 2.0  # intervals: how early a frame may arrive and still go at once
 
 
 class Later(enum.Enum):
@@ -65,12 +71,12 @@ class Throttle:
 
 def _whole(message: dict[str, Any], name: str) -> int | None:
     value = message.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 2**31 - 1 else None
+    return value if type(value) is int and 1 <= value <= MAX_ID else None  # type(): a bool is not one
 
 
 def _position(message: dict[str, Any], name: str) -> float | None:
     value = message.get(name)
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= MAX_POSITION:
+    if (type(value) is float or type(value) is int) and 0 <= value <= MAX_POSITION:
         return float(value)
     return None
 
@@ -124,25 +130,23 @@ class Drags:
         x, y = _position(message, "x_position"), _position(message, "y_position")
         if x is None or y is None:
             return _bad(f"x_position and y_position must be numbers from 0 to {MAX_POSITION:.0f}")
+        user_id = subscriber.viewer.user_id
         if kind == "map_ping":
             map_id = _whole(message, "map_id")
             if map_id is None:
                 return _bad("map_ping needs map_id")
-            key = f"ping:{subscriber.viewer.user_id}"
-            data: dict[str, Any] = {"map_id": map_id, "x_position": x, "y_position": y}
+            key, event_type = f"ping:{user_id}", "map_ping"
+            data: dict[str, Any] = {"map_id": map_id, "x_position": x, "y_position": y, "user_id": user_id}
         else:
             if token_id is None:
                 return _bad("drag needs token_id")
-            if token_id not in subscriber.drag_maps:
+            map_id = subscriber.drag_maps.get(token_id)
+            if map_id is None:
                 return LATER
-            key = f"drag:{token_id}"
-            data = {"map_id": subscriber.drag_maps[token_id], "x_position": x, "y_position": y}
-        data["user_id"] = subscriber.viewer.user_id
-        if kind != "map_ping":
-            data["token_id"] = token_id
+            key, event_type = f"drag:{token_id}", "map_token_dragged"
+            data = {"map_id": map_id, "x_position": x, "y_position": y, "user_id": user_id, "token_id": token_id}
         if not publish and not self.hub.fans_out_now(subscriber.session_id):
             return LATER
-        event_type = "map_ping" if kind == "map_ping" else "map_token_dragged"
         self._submit(subscriber, wire.Ephemeral(subscriber.session_id, subscriber.origin, key, event_type, data))
         return None
 
@@ -152,11 +156,14 @@ class Drags:
         throttle = self._throttles.get(user)
         if throttle is None:
             throttle = self._throttles[user] = Throttle()
-        now = self._now()
-        if not throttle.pending and throttle.flushing is None and now >= throttle.due - self.tolerance:
-            throttle.due = max(throttle.due, now) + self.interval
-            self._send([message], throttle)
-            return
+        now = self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+        if not throttle.pending and throttle.flushing is None:
+            if now >= throttle.due - self.tolerance:
+                throttle.due = max(throttle.due, now) + self.interval
+                self._send([message], throttle)
+                return
+            if self.hub.replace_waiting(message):  # it takes the place of one not written yet: no frame more
+                return
         throttle.pending.pop(message.key, None)  # re-inserted last: sent in the order of the latest update
         throttle.pending[message.key] = message
         if throttle.timer is None and throttle.flushing is None:

@@ -14,7 +14,7 @@ position while the server had room, but added its wait to every frame, and at sa
 batch anyway, it made the p99 about twice as long.
 
 A connection that cannot take a write at once (its queue of durable events is not empty, its transport
-is paused) gets the frames through `Subscriber.offer_ephemeral`, coalesced as before.
+is paused) keeps the frames it may see (`Subscriber.offer_batch`), the newest per key, until it takes them.
 
 A durable event of the game session writes the waiting batch first (`Hub._fan_out`): a drag offered
 before a drop, a fog change or a hidden token goes out before it, as it would had it been written at
@@ -96,24 +96,32 @@ class EphemeralBatch:
             return
         batch = list(self.items.values())
         self.items = {}
-        self.written_at = asyncio.get_running_loop().time()
-        origins = {item.origin for item in batch}
-        shared: dict[bool, bytes] = {}  # by is_dm: the frames of connections that sent none of them
+        if BATCH_SECONDS:
+            self.written_at = asyncio.get_running_loop().time()
+        everything = b"".join([item.frame.wire for item in batch])  # what the DM's connections get
+        players = everything
+        if not all(item.to_players for item in batch):
+            players = b"".join([item.frame.wire for item in batch if item.to_players])
+        # A connection that sent frames of this batch gets the rest: cut out of `everything` where it sent
+        # one frame (the common case), rebuilt where it sent more.
+        spans: dict[str, tuple[int, int] | None] = {}
+        at = 0
+        for item in batch:
+            end = at + len(item.frame.wire)
+            spans[item.origin] = None if item.origin in spans else (at, end)
+            at = end
         for subscriber in self.subscribers:
-            if subscriber.kind != "socket" or subscriber.closed is not None:
-                continue
-            dm, origin, sink = subscriber.viewer.is_dm, subscriber.origin, subscriber.ephemeral_sink()
+            sink = subscriber.ephemeral_sink()
             if sink is None:
-                for item in batch:
-                    if item.origin != origin and (dm or item.to_players):
-                        subscriber.offer_ephemeral(item.key, item.frame)
+                subscriber.offer_batch(batch)
                 continue
-            if origin in origins:
-                data = b"".join([i.frame.wire for i in batch if i.origin != origin and (dm or i.to_players)])
+            dm = subscriber.viewer.is_dm
+            origin = subscriber.origin
+            if origin not in spans:
+                data = everything if dm else players
+            elif (span := spans[origin]) is not None and (dm or players is everything):
+                data = everything[: span[0]] + everything[span[1] :]
             else:
-                found = shared.get(dm)
-                if found is None:
-                    found = shared[dm] = b"".join([i.frame.wire for i in batch if dm or i.to_players])
-                data = found
+                data = b"".join([i.frame.wire for i in batch if i.origin != origin and (dm or i.to_players)])
             if data:
                 sink.write_now(data)

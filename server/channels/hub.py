@@ -221,6 +221,16 @@ class Subscriber:
             return None
         return sink
 
+    def offer_batch(self, batch: list[Batched]) -> None:
+        """Keep the frames of an ephemeral batch this connection may see (not its own) until it takes
+        frames again: a long-poll, a socket that is closed, or one that cannot be written to now."""
+        if self.closed is not None or self.kind != "socket":
+            return
+        dm, origin = self.viewer.is_dm, self.origin
+        for item in batch:
+            if item.origin != origin and (dm or item.to_players):
+                self.offer_ephemeral(item.key, item.frame)
+
     def offer_ephemeral(self, key: str, frame: EphemeralFrame) -> None:
         """Keep `frame` until the connection takes frames again (the newest per key)."""
         if self.closed is not None or self.kind != "socket":
@@ -489,13 +499,29 @@ class Hub:
     def fan_out_now(self, messages: list[wire.Ephemeral]) -> bool:
         """Fan ephemeral events of one game session out in this process, if that needs no await; False
         (nothing sent) when it does: use `publish_ephemeral`."""
-        if not messages or not self.fans_out_now(messages[0].session_id):
+        if not messages or not self.broadcast.in_process:
             return False
         channel = self._channels.get(messages[0].session_id)
-        if channel is not None and channel.table is not None:
-            for message in messages:
-                self._fan_out_ephemeral(channel, channel.table, message)
-        return True  # without a channel, nobody in this (the only) process listens
+        if channel is None:
+            return True  # nobody in this (the only) process listens
+        table = channel.table
+        if table is None:
+            return False
+        for message in messages:
+            self._fan_out_ephemeral(channel, table, message)
+        return True
+
+    def replace_waiting(self, message: wire.Ephemeral) -> bool:
+        """In one process, if the game session's batch holds an ephemeral event of `message`'s key not yet
+        written, put `message` in its place (judged and framed now) and say True: the connections get one
+        frame of that key either way (ephemeral.py)."""
+        if not self.broadcast.in_process:
+            return False
+        channel = self._channels.get(message.session_id)
+        if channel is None or channel.table is None or message.key not in channel.ephemeral.items:
+            return False
+        self._fan_out_ephemeral(channel, channel.table, message)
+        return True
 
     async def ready_for_ephemeral(self, session_id: int) -> None:
         """Read the game session's TableView if this process has a channel for it and lacks one."""
@@ -514,7 +540,7 @@ class Hub:
         """Judge and frame the event now; it is written with the rest of its batch (ephemeral.py)."""
         data = message.event_data
         to_players = table.shows(data["map_id"], data.get("token_id"), data["x_position"], data["y_position"])
-        frame = EphemeralFrame(wire.frame_bytes("ephemeral", event_type=message.event_type, event_data=data))
+        frame = EphemeralFrame(wire.ephemeral_frame(message.event_type, data))
         channel.ephemeral.add(Batched(message.key, message.origin, to_players, frame))
 
     def _fan_out(self, channel: SessionChannel, event: Event) -> None:

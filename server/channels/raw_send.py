@@ -48,13 +48,15 @@ EXTENSION = "becmi.raw_send"
 _TEXT = 0x81  # FIN + text opcode; server frames are never masked (RFC 6455 5.1)
 CLOSE_GRACE = 2.0  # seconds a closing socket has to take its close frame
 _BETWEEN_FRAMES = StreamReader.at_eof.__code__  # where websockets' parser waits for the next frame
+_OPEN = State.OPEN
+_NO_LIMIT = 1 << 62
 
 
 def text_frame(payload: bytes) -> bytes:
     """A whole, unmasked, uncompressed text frame: the same bytes for every connection."""
     size = len(payload)
     if size < 126:
-        header = struct.pack("!BB", _TEXT, size)
+        header = bytes((_TEXT, size))
     elif size < 1 << 16:
         header = struct.pack("!BBH", _TEXT, 126, size)
     else:
@@ -128,6 +130,9 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol, reachable by the app as `scope["extensions"][EXTENSION]["sink"]`."""
 
     socket: OpenSocket | None = None  # set by `detach`
+    # Whether websockets' parser stands between two frames with no fragmented message begun (frames are
+    # then cut without it); None: not known since it last read.
+    _between: bool | None = None
     _out: list[bytes] | None = None  # frames written in this turn of the event loop, not yet sent
 
     def handle_connect(self, event: Any) -> None:
@@ -147,7 +152,14 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
 
     def can_write(self) -> bool:
         """Open, and its transport is not paused (its buffer is under the high-water mark)."""
-        return self.writable.is_set() and self.is_open()
+        return (
+            self.writable.is_set()
+            and self.handshake_complete
+            and not self.close_sent
+            and not self.disconnected
+            and self.conn.state is _OPEN
+            and not self.transport.is_closing()
+        )
 
     def write_frame(self, frame: bytes) -> None:
         if self._out is None:
@@ -222,21 +234,23 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self.socket is not None:
-            data = self._take_text_frames(data)
-            if not data:
-                return
+            if self._between is None:
+                conn = self.conn
+                self._between = waiting_in(conn.parser) is _BETWEEN_FRAMES and conn.current_size is None
+            if self._between and self.conn.state is _OPEN:
+                data = self._take_text_frames(data)
+                if not data:
+                    return
+            self._between = None  # the parser reads what is left: where it stands is known again after
         super().data_received(data)
 
     def _take_text_frames(self, data: bytes) -> bytes:
         """Hand the whole, masked, final text frames (7- or 16-bit length, within the size limit, valid
-        UTF-8) at the front of `data` to the socket, if websockets' parser stands between frames; the
-        rest of `data` is for the parser."""
-        conn = self.conn
-        if waiting_in(conn.parser) is not _BETWEEN_FRAMES:
-            return data
-        limit = conn.max_message_size
+        UTF-8) at the front of `data` to the socket; the rest of `data` is for websockets' parser. Called
+        only while that parser stands between frames (`_between`) with the connection open."""
+        limit = self.conn.max_message_size or _NO_LIMIT
         size, at = len(data), 0
-        while size - at >= 6 and not self.close_sent and conn.state is State.OPEN and conn.current_size is None:
+        while size - at >= 6 and not self.close_sent:
             if data[at] != 0x81 or data[at + 1] < 0x80:  # FIN, no extension bits, text; masked
                 break
             length, start = data[at + 1] & 0x7F, at + 6
@@ -245,14 +259,16 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
             elif length == 127:
                 break
             end = start + length
-            if end > size or (limit is not None and length > limit):
+            if end > size or length > limit:
                 break
             try:
                 text = apply_mask(data[start:end], data[start - 4 : start]).decode()
             except UnicodeDecodeError:
                 break  # the parser's path closes with 1007
             at = end
-            self._hand_over(text)
+            if not self.socket.received(text) and not self.read_paused:  # type: ignore[union-attr]
+                self.read_paused = True
+                self.transport.pause_reading()
         return data[at:] if at else data
 
     def send_receive_event_to_app(self) -> None:

@@ -221,8 +221,32 @@ async def test_pings_sent_on_time_go_out_at_once_and_faster_ones_coalesce_to_the
         assert await hub.drags.receive(player, ping(n)) is None
         assert await seen() == [n]  # at once: nothing waits for a slot
     now += 0.05
-    for n in range(100, 120):  # a burst, all at one instant
+    for n in range(100, 120):  # a burst at one instant, within one turn of the loop: one frame, the newest
         await hub.drags.receive(player, ping(n))
-    assert await seen() == [100]
-    assert await seen() == [119]  # the newest, never a backlog
+    assert await seen() == [119]
+    now += 1.0
+    out: list[float] = []
+    for n in range(200, 220):  # a burst at one instant, a turn of the loop apart
+        await hub.drags.receive(player, ping(n))
+        await asyncio.sleep(0)  # the batch of this turn is written
+        out += [json.loads(frame)["event_data"]["x_position"] for frame in dm.take_ephemeral()]
+    assert out == [200, 201, 202]  # at most 1 + TOLERANCE (2 intervals) at once
+    assert await seen() == [219]  # then the rate's next slot, and the newest, never a backlog
     assert player.take_ephemeral() == []  # never echoed to the sender
+
+
+async def test_a_late_position_does_not_hold_back_the_rest_of_the_drag(hub: Hub):
+    """A position that arrives late (a busy server, a slow network) books the next slot from when it
+    arrived, so the ones after it, sent on time, arrive early for their slot: up to 2 intervals early they
+    still go out at once, so a hiccup of 80 ms does not delay the rest of the drag."""
+    now = 1000.0
+    hub.drags = Drags(hub, per_second=20, clock=lambda: now)
+    dm = await hub.join(1, DM, (1, "u1"), "socket")
+    player = await hub.join(1, PLAYER, (2, "u2"), "socket")
+    sent = []
+    for n in range(10):
+        now = 1000.0 + n * 0.05 + (0.08 if n == 3 else 0.0)  # the fourth arrives 80 ms late
+        await hub.drags.receive(player, {"type": "map_ping", "map_id": 1, "x_position": n, "y_position": 0})
+        await asyncio.sleep(0)  # the batch of this turn is written
+        sent += [json.loads(frame)["event_data"]["x_position"] for frame in dm.take_ephemeral()]
+    assert sent == list(range(10))  # each one in the turn it arrived in
