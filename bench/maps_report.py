@@ -62,6 +62,14 @@ def section(results: dict, analysis: str) -> str:
             f"{d['drag_age_ms']['max']} ms | {d['move_events_received']:,} events received; REST p50 "
             f"{d['move_rest_ms']['p50']} ms, p99 {d['move_rest_ms']['p99']} ms |"
         )
+        if "drag_first_age_ms" in d:
+            f = d["drag_first_age_ms"]
+            w(
+                f"\nBefore the measured drags, every connection's first drag, all {d['sockets']:,} at the same "
+                f"instant (the server checks once per connection and token, in the database, that the player may "
+                f"drag it): age at the sampled sockets p50 {f['p50']} ms, p99 {f['p99']} ms, max {f['max']} ms "
+                f"({d['drag_first_receipts']:,} positions)."
+            )
         w(
             f"\nCPU per position, drag / durable move: **{d['drag_to_move_cpu_ratio']}**. Sends the generator "
             f"made more than 50 ms late (generator saturated): {d['late_sends']:,}. CPU while dragging: server "
