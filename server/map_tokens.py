@@ -230,9 +230,14 @@ async def may_drag(db: Database, user_id: int, session_id: int, token_id: int) -
     )
     if row is None or row["session_id"] != session_id:
         raise NotFound("Token not found")
-    if row["dm_user_id"] != user_id and not (row["is_active"] and row["owner_user_id"] == user_id):
-        raise Forbidden("You can move only your own character's token")
+    check_drag(user_id, row["dm_user_id"] == user_id, bool(row["is_active"]), row["owner_user_id"])
     return int(row["map_id"])
+
+
+def check_drag(user_id: int, is_dm: bool, on_active_map: bool, owner_user_id: int | None) -> None:
+    """The rule of `may_drag`, for a token whose facts are known: Forbidden unless `user_id` may drag it."""
+    if not is_dm and not (on_active_map and owner_user_id == user_id):
+        raise Forbidden("You can move only your own character's token")
 
 
 async def move(log: EventLog, user: User, token_id: int, x: float, y: float) -> Token:

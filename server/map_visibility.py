@@ -8,7 +8,7 @@ only revealed cells, never the geometry of the fog itself.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 
 from server.battle_maps import Grid
@@ -27,6 +27,9 @@ class TableView:
     grid: Grid | None = None
     revealed: frozenset[Cell] = frozenset()
     shown_tokens: frozenset[int] = field(default_factory=frozenset)  # on the map and not hidden
+    # Every token on the map (hidden ones too): the user whose character it is, or None. A connection's
+    # first drag of a token is checked against it (map_tokens.check_drag) without a database read.
+    owners: Mapping[int, int | None] = field(default_factory=dict)
 
     def shows(self, map_id: int, token_id: int | None, x: float, y: float) -> bool:
         """Whether players may see something at (x, y) of map `map_id` (a drag of `token_id`, a ping)."""
@@ -46,13 +49,16 @@ async def table_view(db: Database, session_id: int) -> TableView:
     if map_row is None:
         return TableView()
     tokens = await db.fetch_all(
-        "SELECT token_id FROM map_tokens WHERE map_id = :mid AND hidden = 0", {"mid": map_row["map_id"]}
+        "SELECT t.token_id, t.hidden, c.user_id AS owner_user_id FROM map_tokens t "
+        "LEFT JOIN characters c ON c.character_id = t.character_id WHERE t.map_id = :mid",
+        {"mid": map_row["map_id"]},
     )
     return TableView(
         map_row["map_id"],
         Grid.of(map_row),
         frozenset(await revealed_cells(db, map_row["map_id"])),
-        frozenset(row["token_id"] for row in tokens),
+        frozenset(row["token_id"] for row in tokens if not row["hidden"]),
+        {row["token_id"]: row["owner_user_id"] for row in tokens},
     )
 
 

@@ -23,7 +23,8 @@ that delay; with half an interval (25 ms), a hiccup of more than 25 ms held ever
 drag by the excess, for as long as the drag went on.
 
 The sender is checked once per token per connection (the DM drags any token; a player their own
-character's on the active map); what players receive is judged by the hub (`TableView`): fog and hidden
+character's on the active map), from the hub's `TableView` of the active map where it has one, else in the
+database; what players receive is judged by the hub (`TableView`): fog and hidden
 tokens apply. Most frames are handled without awaiting anything (`receive_now`): one process, a token
 already checked, the hub's `TableView` known.
 """
@@ -85,6 +86,10 @@ def _bad(text: str) -> str:
     return wire.frame("error", error="bad_frame", message=text)
 
 
+def _refused(exc: DomainError) -> str:
+    return wire.frame("error", error=error_kind(exc).code, message=exc.message)
+
+
 class Drags:
     def __init__(self, hub: Hub, per_second: int = PER_SECOND, clock: Callable[[], float] | None = None) -> None:
         self.hub = hub
@@ -99,19 +104,20 @@ class Drags:
         answer = self.receive_now(subscriber, message)
         if answer is not LATER:
             return answer
+        await self.hub.ready_for_ephemeral(subscriber.session_id)  # it also answers most first drags
+        answer = self.receive_now(subscriber, message)
+        if answer is not LATER:
+            return answer
         token_id = _whole(message, "token_id")
         if message["type"] == "drag" and token_id is not None and token_id not in subscriber.drag_maps:
-            try:
+            try:  # a token not on the active map (the DM's), or a table in another process only
                 map_id = await map_tokens.may_drag(
                     self.hub.event_log.db, subscriber.viewer.user_id, subscriber.session_id, token_id
                 )
             except DomainError as exc:
-                return wire.frame("error", error=error_kind(exc).code, message=exc.message)
+                return _refused(exc)
             subscriber.drag_maps[token_id] = map_id
-        answer = self.receive_now(subscriber, message)
-        if answer is LATER:
-            await self.hub.ready_for_ephemeral(subscriber.session_id)
-            answer = self.receive_now(subscriber, message, publish=True)
+        answer = self.receive_now(subscriber, message, publish=True)
         return None if answer is LATER else answer
 
     def receive_now(self, subscriber: Subscriber, message: dict[str, Any], publish: bool = False) -> str | Later | None:
@@ -142,7 +148,15 @@ class Drags:
                 return _bad("drag needs token_id")
             map_id = subscriber.drag_maps.get(token_id)
             if map_id is None:
-                return LATER
+                table = self.hub.table_now(subscriber.session_id)
+                if table is None or table.map_id is None or token_id not in table.owners:
+                    return LATER  # the database knows (`receive`)
+                viewer = subscriber.viewer
+                try:
+                    map_tokens.check_drag(viewer.user_id, viewer.is_dm, True, table.owners[token_id])
+                except DomainError as exc:
+                    return _refused(exc)
+                map_id = subscriber.drag_maps[token_id] = table.map_id
             key, event_type = f"drag:{token_id}", "map_token_dragged"
             data = {"map_id": map_id, "x_position": x, "y_position": y, "user_id": user_id, "token_id": token_id}
         if not publish and not self.hub.fans_out_now(subscriber.session_id):

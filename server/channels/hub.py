@@ -286,7 +286,15 @@ class SessionChannel:
         self.shown_presence: frozenset[Member] = frozenset()
         self.table: TableView | None = None  # what players may see of the active map; None: read it again
         self.map_changes = 0  # map events dispatched: a TableView read before the latest one is not kept
+        self.table_read: asyncio.Task[TableView] | None = None  # the read of `table` under way, if one is
         self.ephemeral = EphemeralBatch(self.subscribers)  # ephemeral frames not yet written
+
+
+def _forget_read(channel: SessionChannel, done: asyncio.Task[TableView]) -> None:
+    if channel.table_read is done:
+        channel.table_read = None
+    if not done.cancelled():
+        done.exception()  # retrieved: its waiters, if any are left, got it
 
 
 def of(found: Services) -> Hub:
@@ -529,7 +537,21 @@ class Hub:
         if channel is not None and channel.table is None:
             await self._read_table(channel)
 
+    def table_now(self, session_id: int) -> TableView | None:
+        """The game session's TableView if this process holds it now (None: `ready_for_ephemeral`)."""
+        channel = self._channels.get(session_id)
+        return None if channel is None else channel.table
+
     async def _read_table(self, channel: SessionChannel) -> TableView:
+        """Read the game session's TableView, once for all who wait for it meanwhile (the first drags of a
+        table's twelve connections come together)."""
+        reading = channel.table_read
+        if reading is None:
+            reading = channel.table_read = asyncio.get_running_loop().create_task(self._read_table_once(channel))
+            reading.add_done_callback(lambda done: _forget_read(channel, done))
+        return await asyncio.shield(reading)
+
+    async def _read_table_once(self, channel: SessionChannel) -> TableView:
         changes = channel.map_changes
         table = await map_visibility.table_view(self.event_log.db, channel.session_id)
         if channel.map_changes == changes:  # no map event passed meanwhile: it is current

@@ -101,13 +101,17 @@ async def test_drags_and_pings_follow_the_fog_and_hidden_tokens(server: LiveServ
     assert "Assassin" not in json.dumps(watcher_socket.frames)
     assert all(f.get("event_data", {}).get("token_id") != hidden["token_id"] for f in watcher_socket.frames)
 
-    # A player drags only their own token; bad frames get an error and the connection stays.
+    # A player drags only their own token (checked against the table the hub holds of the active map, or in
+    # the database for a token not on it); bad frames get an error and the connection stays.
     await watcher_socket.send({"type": "drag", "token_id": token["token_id"], "x_position": 1, "y_position": 1})
+    await watcher_socket.send({"type": "drag", "token_id": 999_999, "x_position": 1, "y_position": 1})
     await watcher_socket.send({"type": "drag", "token_id": token["token_id"], "x_position": -1, "y_position": 1})
     await watcher_socket.send({"type": "drag", "x_position": 1, "y_position": 1})
     await watcher_socket.send({"type": "map_ping", "map_id": "x", "x_position": 1, "y_position": 1})
-    errors = [await watcher_socket.frame() for _ in range(4)]
-    assert [e.get("error") for e in errors] == ["insufficient_permissions", "bad_frame", "bad_frame", "bad_frame"]
+    errors = [await watcher_socket.frame() for _ in range(5)]
+    assert [e.get("error") for e in errors] == [
+        "insufficient_permissions", "resource_not_found", "bad_frame", "bad_frame", "bad_frame"
+    ]  # fmt: skip
     await owner_socket.send({"type": "drag", "token_id": token["token_id"], "x_position": 120, "y_position": 20})
     dm_seen = await ephemeral_until(dm_socket, lambda f: f["event_data"].get("x_position") == 120)
     assert dm_seen[-1]["event_data"]["user_id"] == owner.user_id
