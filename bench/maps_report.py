@@ -66,8 +66,8 @@ def section(results: dict, analysis: str) -> str:
             f = d["drag_first_age_ms"]
             w(
                 f"\nBefore the measured drags, every connection's first drag, all {d['sockets']:,} at the same "
-                f"instant (the server checks once per connection and token, in the database, that the player may "
-                f"drag it): age at the sampled sockets p50 {f['p50']} ms, p99 {f['p99']} ms, max {f['max']} ms "
+                f"instant (the server checks once per connection and token that the player may drag it, and reads "
+                f"each game session's view of its active map once): age at the sampled sockets p50 {f['p50']} ms, p99 {f['p99']} ms, max {f['max']} ms "
                 f"({d['drag_first_receipts']:,} positions)."
             )
         w(
