@@ -151,7 +151,8 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
         )
 
     def can_write(self) -> bool:
-        """Open, and its transport is not paused (its buffer is under the high-water mark)."""
+        """Open, and its transport is not paused (its buffer is under the high-water mark). `is_open`'s
+        conditions written out: this is asked of every connection for every batch of drags."""
         return (
             self.writable.is_set()
             and self.handshake_complete
