@@ -170,7 +170,7 @@ class Drags:
         throttle = self._throttles.get(user)
         if throttle is None:
             throttle = self._throttles[user] = Throttle()
-        now = self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+        now = self._now()
         if not throttle.pending and throttle.flushing is None:
             if now >= throttle.due - self.tolerance:
                 throttle.due = max(throttle.due, now) + self.interval

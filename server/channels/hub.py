@@ -507,29 +507,22 @@ class Hub:
     def fan_out_now(self, messages: list[wire.Ephemeral]) -> bool:
         """Fan ephemeral events of one game session out in this process, if that needs no await; False
         (nothing sent) when it does: use `publish_ephemeral`."""
-        if not messages or not self.broadcast.in_process:
+        if not messages or not self.fans_out_now(messages[0].session_id):
             return False
         channel = self._channels.get(messages[0].session_id)
-        if channel is None:
-            return True  # nobody in this (the only) process listens
-        table = channel.table
-        if table is None:
-            return False
-        for message in messages:
-            self._fan_out_ephemeral(channel, table, message)
-        return True
+        if channel is not None and channel.table is not None:
+            for message in messages:
+                self._fan_out_ephemeral(channel, channel.table, message)
+        return True  # without a channel, nobody in this (the only) process listens
 
     def replace_waiting(self, message: wire.Ephemeral) -> bool:
         """In one process, if the game session's batch holds an ephemeral event of `message`'s key not yet
         written, put `message` in its place (judged and framed now) and say True: the connections get one
         frame of that key either way (ephemeral.py)."""
-        if not self.broadcast.in_process:
-            return False
         channel = self._channels.get(message.session_id)
-        if channel is None or channel.table is None or message.key not in channel.ephemeral.items:
+        if channel is None or message.key not in channel.ephemeral.items:
             return False
-        self._fan_out_ephemeral(channel, channel.table, message)
-        return True
+        return self.fan_out_now([message])
 
     async def ready_for_ephemeral(self, session_id: int) -> None:
         """Read the game session's TableView if this process has a channel for it and lacks one."""

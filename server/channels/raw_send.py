@@ -48,7 +48,6 @@ EXTENSION = "becmi.raw_send"
 _TEXT = 0x81  # FIN + text opcode; server frames are never masked (RFC 6455 5.1)
 CLOSE_GRACE = 2.0  # seconds a closing socket has to take its close frame
 _BETWEEN_FRAMES = StreamReader.at_eof.__code__  # where websockets' parser waits for the next frame
-_OPEN = State.OPEN
 _NO_LIMIT = 1 << 62
 
 
@@ -151,16 +150,8 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
         )
 
     def can_write(self) -> bool:
-        """Open, and its transport is not paused (its buffer is under the high-water mark). `is_open`'s
-        conditions written out: this is asked of every connection for every batch of drags."""
-        return (
-            self.writable.is_set()
-            and self.handshake_complete
-            and not self.close_sent
-            and not self.disconnected
-            and self.conn.state is _OPEN
-            and not self.transport.is_closing()
-        )
+        """Open, and its transport is not paused (its buffer is under the high-water mark)."""
+        return self.writable.is_set() and self.is_open()
 
     def write_frame(self, frame: bytes) -> None:
         if self._out is None:
@@ -238,7 +229,7 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
             if self._between is None:
                 conn = self.conn
                 self._between = waiting_in(conn.parser) is _BETWEEN_FRAMES and conn.current_size is None
-            if self._between and self.conn.state is _OPEN:
+            if self._between and self.conn.state is State.OPEN:
                 data = self._take_text_frames(data)
                 if not data:
                     return
@@ -267,9 +258,7 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
             except UnicodeDecodeError:
                 break  # the parser's path closes with 1007
             at = end
-            if not self.socket.received(text) and not self.read_paused:  # type: ignore[union-attr]
-                self.read_paused = True
-                self.transport.pause_reading()
+            self._hand_over(text)
         return data[at:] if at else data
 
     def send_receive_event_to_app(self) -> None:
